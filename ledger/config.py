@@ -1,0 +1,122 @@
+"""Settings, from environment variables and an optional ``.env`` file, validated at start-up.
+
+Every setting is named by its environment variable. A bad or missing one raises
+``ConfigError`` with one line naming it; secret values never appear in that line, in
+``repr(settings)`` or in logs (they are ``SecretStr``).
+Durations accept seconds (``3600``), ``90s``, ``30m``, ``24h``, ``3d`` or ISO 8601 (``PT24H``).
+"""
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.domain.fees import MAX_FEE_BPS
+from ledger.errors import ConfigError
+
+_DURATION = re.compile(r"(\d+)\s*([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _parse_duration(value: Any) -> Any:
+    if isinstance(value, str):
+        match = _DURATION.fullmatch(value.strip())
+        if match:
+            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_parse_duration)]
+
+
+class Settings(BaseSettings):
+    """All settings of the ledger. Construct with ``load_settings()``."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=False, frozen=True
+    )
+
+    database_url: str = Field(
+        "sqlite:///ledger.db", validation_alias="LEDGER_DATABASE_URL", repr=False
+    )
+    postgres_schema: str = Field("public", validation_alias="LEDGER_POSTGRES_SCHEMA")
+    postgres_pool_size: int = Field(5, ge=1, le=100, validation_alias="LEDGER_POSTGRES_POOL_SIZE")
+    platform_fee_bps: int = Field(
+        0, ge=0, le=MAX_FEE_BPS, validation_alias="LEDGER_PLATFORM_FEE_BPS"
+    )
+    payment_verify_after: Duration = Field(
+        timedelta(hours=24), validation_alias="LEDGER_PAYMENT_VERIFY_AFTER"
+    )
+    request_timeout: Duration = Field(timedelta(hours=48), validation_alias="LEDGER_REQUEST_TIMEOUT")
+    payment_give_up_after: Duration = Field(
+        timedelta(hours=72), validation_alias="LEDGER_PAYMENT_GIVE_UP_AFTER"
+    )
+    timezone: str = Field("UTC", validation_alias="LEDGER_TIMEZONE")
+    aggregate_cache_size: int = Field(
+        10_000, ge=0, le=10_000_000, validation_alias="LEDGER_AGGREGATE_CACHE_SIZE"
+    )
+    conflict_retries: int = Field(5, ge=0, le=100, validation_alias="LEDGER_CONFLICT_RETRIES")
+
+    paystack_secret_key: SecretStr | None = Field(None, validation_alias="PAYSTACK_SECRET_KEY")
+    paystack_public_key: str | None = Field(None, validation_alias="PAYSTACK_PUBLIC_KEY")
+    paystack_url: str = Field("https://api.paystack.co", validation_alias="PAYSTACK_URL")
+
+    flutterwave_client_id: str | None = Field(None, validation_alias="FLUTTERWAVE_CLIENT_ID")
+    flutterwave_client_secret: SecretStr | None = Field(
+        None, validation_alias="FLUTTERWAVE_CLIENT_SECRET"
+    )
+    flutterwave_token_url: str | None = Field(None, validation_alias="FLUTTERWAVE_TOKEN_URL")
+    flutterwave_token_margin: Duration = Field(
+        timedelta(seconds=120), validation_alias="FLUTTERWAVE_TOKEN_MARGIN"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
+        return value
+
+    @field_validator("postgres_schema")
+    @classmethod
+    def _check_schema(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+            raise ValueError("expected a lower-case SQL identifier")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown IANA time zone") from None
+        return value
+
+    @field_validator(
+        "payment_verify_after", "request_timeout", "payment_give_up_after", "flutterwave_token_margin"
+    )
+    @classmethod
+    def _check_positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration")
+        return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise ``ConfigError`` naming the first bad one.
+
+    ``overrides`` take precedence over the environment (by environment-variable name)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "settings"
+        message = err["msg"].removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {name}: {message}") from None
+
+
+__all__ = ["Settings", "load_settings"]

@@ -1,0 +1,112 @@
+"""Persistence configuration: ``LEDGER_DATABASE_URL`` -> the eventsourcing environment.
+
+``sqlite:///path/to/ledger.db`` selects eventsourcing's SQLite module (the embedded default);
+``postgresql://user:pass@host:port/dbname`` its PostgreSQL module over psycopg 3, in the schema
+``LEDGER_POSTGRES_SCHEMA`` (created when missing). The store is checked once at start-up so an
+unreachable database is one clear ``ConfigError``, not a retry loop. We never enable
+``POSTGRES_ENABLE_DB_FUNCTIONS`` (in 9.5.6 it skips the table lock that keeps notification ids
+gap-safe). Passwords never appear in messages: see ``redact``.
+"""
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import psycopg
+from psycopg import sql
+
+from ledger.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """Where the event store and read tables live."""
+
+    kind: str  # "sqlite" or "postgres"
+    env: dict[str, str]  # the eventsourcing environment
+    sqlite_path: str | None = None
+    conninfo: str | None = None  # psycopg connection string (postgres only)
+    schema: str = "public"
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def store_config(url: str, *, schema: str = "public", pool_size: int = 5) -> StoreConfig:
+    """Translate a database URL into the environment eventsourcing expects."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise ConfigError("invalid setting LEDGER_DATABASE_URL: sqlite:/// needs a file path")
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": path,
+            "SQLITE_LOCK_TIMEOUT": "10",
+        }
+        return StoreConfig(kind="sqlite", env=env, sqlite_path=path)
+    if url.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(url)
+        dbname = unquote(parts.path.lstrip("/"))
+        if not parts.hostname or not dbname:
+            raise ConfigError(
+                "invalid setting LEDGER_DATABASE_URL: expected postgresql://USER@HOST:PORT/DBNAME"
+            )
+        user = unquote(parts.username or "postgres")
+        password = unquote(parts.password or "")
+        port = str(parts.port or 5432)
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": dbname,
+            "POSTGRES_HOST": parts.hostname,
+            "POSTGRES_PORT": port,
+            "POSTGRES_USER": user,
+            "POSTGRES_PASSWORD": password,
+            "POSTGRES_SCHEMA": schema,
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_POOL_SIZE": str(pool_size),
+            "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "60",
+            "POSTGRES_ENABLE_DB_FUNCTIONS": "no",
+        }
+        conninfo = psycopg.conninfo.make_conninfo(
+            dbname=dbname, host=parts.hostname, port=port, user=user, password=password
+        )
+        return StoreConfig(kind="postgres", env=env, conninfo=conninfo, schema=schema)
+    raise ConfigError(
+        "invalid setting LEDGER_DATABASE_URL: expected sqlite:///PATH or postgresql://..."
+    )
+
+
+def prepare_store(config: StoreConfig, url_for_messages: str) -> None:
+    """Check the store is reachable and create the PostgreSQL schema when missing."""
+    where = redact(url_for_messages)
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        parent = Path(config.sqlite_path).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise ConfigError(f"database unreachable: directory {parent} does not exist ({where})")
+        try:
+            sqlite3.connect(config.sqlite_path).close()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"database unreachable: {exc} ({where})") from None
+        return
+    assert config.conninfo is not None
+    try:
+        with psycopg.connect(config.conninfo, connect_timeout=5, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema))
+            )
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"database unreachable: {reason} ({where})") from None
+
+
+__all__ = ["StoreConfig", "prepare_store", "redact", "store_config"]

@@ -1,0 +1,1 @@
+"""Payment-provider clients and the port the ledger talks to."""
