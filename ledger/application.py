@@ -7,11 +7,12 @@ every changed aggregate in one ``save(...)`` (one database transaction). Guarant
   ("already done"), writes no event and raises nothing.
 - *Optimistic concurrency*: two writers of one aggregate collide on its next version; the loser
   reloads and retries, at most ``LEDGER_CONFLICT_RETRIES`` times, then ``Conflict``.
-- *Cache without stale decisions*: aggregates are cached in process (``LEDGER_AGGREGATE_CACHE_SIZE``)
-  to save reads. A write decided on a stale copy cannot land (its version collides, and the
-  command is retried on fresh state); a no-op or a refusal decided on a cached copy is re-checked
-  on fresh state before it is reported. Aggregates a command reads but does not write are read
-  fresh unless the fact used can only move forward (a user exists; a request is COMPLETED).
+- *Cache without stale decisions*: aggregates are cached in process
+  (``LEDGER_AGGREGATE_CACHE_SIZE``) to save reads. A write decided on a stale copy cannot
+  land (its version collides, and the command is retried on fresh state); a no-op or a
+  refusal decided on a cached copy is re-checked on fresh state before it is reported.
+  Aggregates a command reads but does not write are read fresh, unless the fact used can
+  only move forward (a user exists; a request is COMPLETED).
 - *Provider first*: refunds and payment initialisation call the provider before anything is
   recorded; if it refuses or is down the command fails and nothing is written.
 
@@ -83,7 +84,7 @@ class _Retry(Exception):
     """Internal: the decision rested on cached state; decide again on fresh state."""
 
 
-class Ledger(Application):
+class Ledger(Application[UUID]):
     """The escrow ledger. Construct with ``Ledger.from_settings(...)``; close when done."""
 
     name = "Ledger"
@@ -240,7 +241,9 @@ class Ledger(Application):
 
     # -- users -----------------------------------------------------------------------------
 
-    def register_user(self, external_id: str, role: Role | str, *, verified: bool = False) -> Result:
+    def register_user(
+        self, external_id: str, role: Role | str, *, verified: bool = False
+    ) -> Result:
         """Register a user of the host application (``--verified`` verifies at once)."""
         ids.check_external_id(external_id)
         role = check_role(role)
@@ -528,7 +531,9 @@ class Ledger(Application):
             return self.time_out_payment(transaction_id, TimeoutReason.NO_REFERENCE)
         if self.give_up_due(transaction_id):
             return self.time_out_payment(transaction_id, TimeoutReason.UNRESOLVED)
-        return Result(False, f"payment still {v.provider_status}; checked again later", transaction_id)
+        return Result(
+            False, f"payment still {v.provider_status}; checked again later", transaction_id
+        )
 
     def provider_unreachable(self, transaction_id: UUID) -> Result:
         """The provider could not be asked: leave the payment PENDING until the give-up
@@ -581,8 +586,7 @@ class Ledger(Application):
             fee = txn.fee or 0
             return changed, Result(
                 True,
-                f"released {Money(txn.amount, txn.currency).format()} "
-                f"(fee {fee}) to wallet {wid}",
+                f"released {Money(txn.amount, txn.currency).format()} (fee {fee}) to wallet {wid}",
                 txn.id,
             )
 

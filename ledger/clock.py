@@ -43,7 +43,9 @@ def parse_instant(text: str) -> datetime:
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"invalid time {text!r}: expected ISO 8601, e.g. 2026-01-31T10:00:00+00:00") from None
+        raise InvalidInput(
+            f"invalid time {text!r}: expected ISO 8601, e.g. 2026-01-31T10:00:00+00:00"
+        ) from None
     if at.tzinfo is None:
         raise InvalidInput(f"time {text!r} has no UTC offset: add one, e.g. +00:00")
     return at

@@ -50,7 +50,9 @@ class Settings(BaseSettings):
     payment_verify_after: Duration = Field(
         timedelta(hours=24), validation_alias="LEDGER_PAYMENT_VERIFY_AFTER"
     )
-    request_timeout: Duration = Field(timedelta(hours=48), validation_alias="LEDGER_REQUEST_TIMEOUT")
+    request_timeout: Duration = Field(
+        timedelta(hours=48), validation_alias="LEDGER_REQUEST_TIMEOUT"
+    )
     payment_give_up_after: Duration = Field(
         timedelta(hours=72), validation_alias="LEDGER_PAYMENT_GIVE_UP_AFTER"
     )
@@ -97,7 +99,10 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "payment_verify_after", "request_timeout", "payment_give_up_after", "flutterwave_token_margin"
+        "payment_verify_after",
+        "request_timeout",
+        "payment_give_up_after",
+        "flutterwave_token_margin",
     )
     @classmethod
     def _check_positive(cls, value: timedelta) -> timedelta:

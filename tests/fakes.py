@@ -51,4 +51,6 @@ class FakeProvider:
         if self.refuse_refunds:
             raise ProviderError("fake provider refused the refund")
         self.refunds.append((reference, amount))
-        return RefundAccepted(refund_reference=f"rf_{len(self.refunds)}_{reference}", status="pending")
+        return RefundAccepted(
+            refund_reference=f"rf_{len(self.refunds)}_{reference}", status="pending"
+        )

@@ -193,7 +193,8 @@ def decline(
     if txn is not None:
         _check_pair(txn, request)
     if request.status is RequestStatus.IN_PROGRESS:
-        assert txn is not None and txn.is_held, "an IN_PROGRESS request holds its payment"
+        if txn is None or not txn.is_held:
+            raise DomainError(f"request {request.id} is IN_PROGRESS but holds no payment")
         if refund_reference is None:
             raise DomainError(f"request {request.id} holds a payment that must be refunded")
         request.decline(reason, at, note=note)

@@ -38,7 +38,9 @@ def check_decline_reason(reason: object) -> DeclineReason:
         return DeclineReason(str(reason))
     except ValueError:
         choices = ", ".join(r.value for r in DeclineReason)
-        raise InvalidInput(f"invalid decline reason {reason!r}: expected one of {choices}") from None
+        raise InvalidInput(
+            f"invalid decline reason {reason!r}: expected one of {choices}"
+        ) from None
 
 
 class Request(LedgerAggregate):

@@ -62,9 +62,7 @@ class User(LedgerAggregate):
     def check_same_registration(self, role: Role | str) -> None:
         """Registering again with the same role is a no-op; another role is refused."""
         if check_role(role) is not self.role:
-            raise DomainError(
-                f"user {self.external_id} is already registered as {self.role.value}"
-            )
+            raise DomainError(f"user {self.external_id} is already registered as {self.role.value}")
 
     def verify(self, at: Stamp) -> bool:
         """Mark the user verified. Returns False (no event) if already verified."""
