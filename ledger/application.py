@@ -386,6 +386,14 @@ class Ledger(Application[UUID]):
             done = Result(True, f"recorded payment {reference} for request {request_id}", tid)
             if reference is None:
                 return [txn], done
+            # A claim never changes, so a cached one is as good as a fresh one. Without this
+            # check the claim would collide on every retry and end as a misleading Conflict.
+            claimed = self._find(PaymentReference, ids.reference_id(reference))
+            if claimed is not None and claimed.transaction_id != tid:
+                raise DomainError(
+                    f"payment reference {reference} already belongs to transaction "
+                    f"{claimed.transaction_id}"
+                )
             return [txn, PaymentReference.claim(reference, tid, self.now())], done
 
         def existing(fresh: bool) -> tuple[list[LedgerAggregate], Result]:
