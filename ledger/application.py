@@ -742,6 +742,8 @@ class Ledger(Application[UUID]):
 
         def new() -> tuple[list[LedgerAggregate], Result]:
             user = self._get(User, uid)
+            if not user.verified:  # a cached "not verified" may be stale: re-check fresh
+                user = self._get(User, uid, fresh=True)
             if not user.verified:
                 raise DomainError(f"user {external_id} is not verified; verify before a wallet")
             wallet = Wallet.open(uid, currency, self.now())
