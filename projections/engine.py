@@ -23,7 +23,9 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
 from ledger.application import Ledger
+from projections import schema
 from projections.db import ReadDB
+from projections.schema import Table
 
 TRACKING_DDL = """
 CREATE TABLE IF NOT EXISTS projection_tracking (
@@ -37,17 +39,15 @@ Tables = Mapping[str, str]
 
 
 class Projector(ABC):
-    """Folds events into read tables. Subclasses set ``name`` and ``ddl`` and implement
-    ``apply``. ``ddl`` maps each logical table name to its statements, written with ``{t}`` for
-    the physical table name (and ``{t}_`` as an index-name prefix)."""
+    """Folds events into read tables. Subclasses set ``name`` and ``tables`` (logical table
+    name -> ``schema.Table``) and implement ``apply``, writing to the physical names given."""
 
     name: ClassVar[str]
-    ddl: ClassVar[Mapping[str, Sequence[str]]]
+    tables: ClassVar[Mapping[str, Table]]
 
-    def create_tables(self, db: ReadDB, tables: Tables) -> None:
-        for logical, statements in self.ddl.items():
-            for statement in statements:
-                db.execute(statement.format(t=tables[logical]))
+    def create_tables(self, db: ReadDB, physical: Tables) -> None:
+        for logical, table in self.tables.items():
+            schema.create(db, physical[logical], table)
 
     @abstractmethod
     def apply(
@@ -57,7 +57,10 @@ class Projector(ABC):
         ``tables``)."""
 
     def live_tables(self) -> dict[str, str]:
-        return {logical: logical for logical in self.ddl}
+        return {logical: logical for logical in self.tables}
+
+    def rebuild_tables(self) -> dict[str, str]:
+        return {logical: f"{logical}__new" for logical in self.tables}
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,49 @@ class ProjectionEngine:
         """Bring the named projectors (default all) up to the head of the log."""
         chosen = list(names) if names is not None else list(self.projectors)
         return {name: self.catch_up_one(self.projectors[name]) for name in chosen}
+
+    def rebuild(self, name: str, *, on_batch: Callable[[Progress], None] | None = None) -> int:
+        """Replay the whole log into fresh tables, then swap them in with one transaction.
+
+        The live tables keep serving (and keep being caught up by other engines) while the
+        new ones fill in committed batches; the last stretch up to the head and the swap run
+        in one transaction, under the projector's tracking lock, so readers see either the
+        old tables or the complete new ones. Returns the number of events replayed."""
+        projector = self.projectors[name]
+        new_tables = projector.rebuild_tables()
+        shadow = f"{name}__rebuild"
+        with self.db.transaction():
+            for physical in new_tables.values():
+                schema.drop(self.db, physical)
+            projector.create_tables(self.db, new_tables)
+            write_position(self.db, shadow, 0, self.ledger.wall_clock())
+        applied = self.catch_up_one(
+            projector, tracking_name=shadow, tables=new_tables, on_batch=on_batch
+        )
+        with self.db.transaction():
+            read_position(self.db, name, lock=True)  # the live engines wait for the swap
+            position = read_position(self.db, shadow)
+            for notification, event in self._tail(position):
+                projector.apply(event, self.db, new_tables, notification.id)
+                position = notification.id
+                applied += 1
+            for logical, table in projector.tables.items():
+                schema.swap(self.db, logical, new_tables[logical], table)
+            write_position(self.db, name, position, self.ledger.wall_clock())
+            self.db.execute("DELETE FROM projection_tracking WHERE name = %s", [shadow])
+        return applied
+
+    def _tail(self, after: int) -> list[tuple[Notification, DomainEventProtocol[Any]]]:
+        """Every notification after ``after`` (the few written since the last batch)."""
+        out: list[tuple[Notification, DomainEventProtocol[Any]]] = []
+        while True:
+            notifications = self.ledger.recorder.select_notifications(
+                start=after + 1, limit=self.batch_size
+            )
+            if not notifications:
+                return out
+            out.extend(zip(notifications, self._decode(notifications), strict=True))
+            after = notifications[-1].id
 
     def status(self) -> list[Progress]:
         head = self.head()

@@ -34,58 +34,57 @@ from ledger.domain.user import User
 from ledger.domain.wallet import Wallet
 from projections.db import ReadDB
 from projections.engine import Projector, Tables
+from projections.schema import Index, Table
 
-DDL = {
-    "users": [
-        """CREATE TABLE IF NOT EXISTS {t} (
-            id TEXT PRIMARY KEY, externalId TEXT NOT NULL, role TEXT NOT NULL,
-            verified BOOLEAN NOT NULL, createdAt TIMESTAMPTZ NOT NULL,
-            updatedAt TIMESTAMPTZ NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS {t}_verified ON {t} (verified, role)",
-    ],
-    "requests": [
-        """CREATE TABLE IF NOT EXISTS {t} (
-            id TEXT PRIMARY KEY, fanId TEXT NOT NULL, celebrityId TEXT NOT NULL,
-            amount BIGINT NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL,
-            declineReason TEXT, createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS {t}_status_created ON {t} (status, createdAt)",
-        "CREATE INDEX IF NOT EXISTS {t}_celebrity ON {t} (celebrityId, status)",
-    ],
-    "wallets": [
-        """CREATE TABLE IF NOT EXISTS {t} (
-            id TEXT PRIMARY KEY, userId TEXT NOT NULL, currency TEXT NOT NULL,
-            balance BIGINT NOT NULL, credited BIGINT NOT NULL, debited BIGINT NOT NULL,
-            createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL)""",
-        "CREATE UNIQUE INDEX IF NOT EXISTS {t}_user_currency ON {t} (userId, currency)",
-    ],
-    "wallet_transactions": [
-        """CREATE TABLE IF NOT EXISTS {t} (
-            id TEXT PRIMARY KEY, walletId TEXT NOT NULL, requestId TEXT NOT NULL,
-            amount BIGINT NOT NULL, currency TEXT NOT NULL, reference TEXT,
-            status TEXT NOT NULL, isInEscrow BOOLEAN NOT NULL, escrowStatus TEXT NOT NULL,
-            createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL,
-            fanId TEXT NOT NULL, celebrityId TEXT NOT NULL,
-            needsReview BOOLEAN NOT NULL, flagReason TEXT, flaggedAmount BIGINT,
-            flaggedCurrency TEXT, providerTransactionId TEXT, paidAt TIMESTAMPTZ,
-            failureReason TEXT, releasedAt TIMESTAMPTZ, fee BIGINT, payout BIGINT,
-            refundedAt TIMESTAMPTZ, refundedAmount BIGINT, refundReference TEXT,
-            refundConfirmed BOOLEAN NOT NULL, version BIGINT NOT NULL)""",
-        "CREATE INDEX IF NOT EXISTS {t}_escrow ON {t} (isInEscrow, escrowStatus)",
-        "CREATE INDEX IF NOT EXISTS {t}_pending ON {t} (status, escrowStatus, createdAt)",
-        "CREATE INDEX IF NOT EXISTS {t}_request ON {t} (requestId)",
-        "CREATE INDEX IF NOT EXISTS {t}_reference ON {t} (reference)",
-        "CREATE INDEX IF NOT EXISTS {t}_review ON {t} (needsReview)",
-        "CREATE INDEX IF NOT EXISTS {t}_celebrity ON {t} (celebrityId, createdAt)",
-        "CREATE INDEX IF NOT EXISTS {t}_currency_created ON {t} (currency, createdAt)",
-    ],
-    "ledger_entries": [
-        """CREATE TABLE IF NOT EXISTS {t} (
-            position BIGINT NOT NULL, line INTEGER NOT NULL, transactionId TEXT,
-            account TEXT NOT NULL, currency TEXT NOT NULL,
-            debit BIGINT NOT NULL, credit BIGINT NOT NULL, postedAt TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (position, line))""",
-        "CREATE INDEX IF NOT EXISTS {t}_account ON {t} (account, currency)",
-    ],
+TABLES = {
+    "users": Table(
+        "id TEXT PRIMARY KEY, externalId TEXT NOT NULL, role TEXT NOT NULL, "
+        "verified BOOLEAN NOT NULL, createdAt TIMESTAMPTZ NOT NULL, "
+        "updatedAt TIMESTAMPTZ NOT NULL",
+        (Index("verified", "verified, role"),),
+    ),
+    "requests": Table(
+        "id TEXT PRIMARY KEY, fanId TEXT NOT NULL, celebrityId TEXT NOT NULL, "
+        "amount BIGINT NOT NULL, currency TEXT NOT NULL, status TEXT NOT NULL, "
+        "declineReason TEXT, createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL",
+        (
+            Index("status_created", "status, createdAt"),
+            Index("celebrity", "celebrityId, status"),
+        ),
+    ),
+    "wallets": Table(
+        "id TEXT PRIMARY KEY, userId TEXT NOT NULL, currency TEXT NOT NULL, "
+        "balance BIGINT NOT NULL, credited BIGINT NOT NULL, debited BIGINT NOT NULL, "
+        "createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL",
+        (Index("user_currency", "userId, currency", unique=True),),
+    ),
+    "wallet_transactions": Table(
+        "id TEXT PRIMARY KEY, walletId TEXT NOT NULL, requestId TEXT NOT NULL, "
+        "amount BIGINT NOT NULL, currency TEXT NOT NULL, reference TEXT, "
+        "status TEXT NOT NULL, isInEscrow BOOLEAN NOT NULL, escrowStatus TEXT NOT NULL, "
+        "createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL, "
+        "fanId TEXT NOT NULL, celebrityId TEXT NOT NULL, "
+        "needsReview BOOLEAN NOT NULL, flagReason TEXT, flaggedAmount BIGINT, "
+        "flaggedCurrency TEXT, providerTransactionId TEXT, paidAt TIMESTAMPTZ, "
+        "failureReason TEXT, releasedAt TIMESTAMPTZ, fee BIGINT, payout BIGINT, "
+        "refundedAt TIMESTAMPTZ, refundedAmount BIGINT, refundReference TEXT, "
+        "refundConfirmed BOOLEAN NOT NULL, version BIGINT NOT NULL",
+        (
+            Index("escrow", "isInEscrow, escrowStatus"),
+            Index("pending", "status, escrowStatus, createdAt"),
+            Index("request", "requestId"),
+            Index("reference", "reference"),
+            Index("review", "needsReview"),
+            Index("celebrity", "celebrityId, createdAt"),
+            Index("currency_created", "currency, createdAt"),
+        ),
+    ),
+    "ledger_entries": Table(
+        "position BIGINT NOT NULL, line INTEGER NOT NULL, transactionId TEXT, "
+        "account TEXT NOT NULL, currency TEXT NOT NULL, debit BIGINT NOT NULL, "
+        "credit BIGINT NOT NULL, postedAt TIMESTAMPTZ NOT NULL, PRIMARY KEY (position, line)",
+        (Index("account", "account, currency"),),
+    ),
 }
 
 
@@ -93,7 +92,7 @@ class LedgerTables(Projector):
     """Keeps users, requests, wallets, wallet_transactions and ledger_entries."""
 
     name = "ledger_tables"
-    ddl = DDL
+    tables = TABLES
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -503,4 +502,4 @@ class LedgerTables(Projector):
         return None
 
 
-__all__ = ["DDL", "LedgerTables"]
+__all__ = ["TABLES", "LedgerTables"]

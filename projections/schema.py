@@ -1,0 +1,58 @@
+"""Read-table definitions, creation, and the atomic swap used by rebuilds.
+
+A ``Table`` is its column list and its indexes; the physical table name is supplied when it is
+created, so the same definition makes the live table (``wallet_transactions``) and a fresh one
+to rebuild into (``wallet_transactions__new``). Indexes are named ``<table>_<index>``.
+
+``swap`` replaces a live table by a rebuilt one inside the caller's transaction: drop the live
+table, rename the new one, give its indexes the live names. Readers see the old table until the
+transaction commits and the new one afterwards, never an empty or half-built table.
+"""
+
+from dataclasses import dataclass, field
+
+from projections.db import ReadDB
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    columns: str
+    unique: bool = False
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: str
+    indexes: tuple[Index, ...] = field(default_factory=tuple)
+
+
+def create(db: ReadDB, physical: str, table: Table) -> None:
+    """Create ``physical`` with ``table``'s columns and indexes, if missing."""
+    db.execute(f"CREATE TABLE IF NOT EXISTS {physical} ({table.columns})")
+    for index in table.indexes:
+        unique = "UNIQUE " if index.unique else ""
+        db.execute(
+            f"CREATE {unique}INDEX IF NOT EXISTS {physical}_{index.name} "
+            f"ON {physical} ({index.columns})"
+        )
+
+
+def drop(db: ReadDB, physical: str) -> None:
+    db.execute(f"DROP TABLE IF EXISTS {physical}")
+
+
+def swap(db: ReadDB, live: str, new: str, table: Table) -> None:
+    """Put ``new`` in the place of ``live`` (inside the caller's transaction)."""
+    drop(db, live)
+    db.execute(f"ALTER TABLE {new} RENAME TO {live}")
+    for index in table.indexes:
+        if db.kind == "postgres":
+            db.execute(f"ALTER INDEX {new}_{index.name} RENAME TO {live}_{index.name}")
+        else:  # SQLite cannot rename an index: recreate it under the live name
+            unique = "UNIQUE " if index.unique else ""
+            db.execute(f"DROP INDEX IF EXISTS {new}_{index.name}")
+            db.execute(f"CREATE {unique}INDEX {live}_{index.name} ON {live} ({index.columns})")
+
+
+__all__ = ["Index", "Table", "create", "drop", "swap"]
