@@ -51,10 +51,10 @@ class Projector(ABC):
 
     @abstractmethod
     def apply(
-        self, event: DomainEventProtocol[Any], db: ReadDB, tables: Tables, position: int
+        self, event: DomainEventProtocol[Any], db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
-        """Fold one event (at notification ``position``) into the tables (physical names in
-        ``tables``)."""
+        """Fold one event into the tables (physical names in ``tables``). ``stored`` is the
+        event as stored (``stored.id`` is its position in the log, ``stored.state`` its bytes)."""
 
     def live_tables(self) -> dict[str, str]:
         return {logical: logical for logical in self.tables}
@@ -155,7 +155,7 @@ class ProjectionEngine:
                     position = current
                     continue
                 for notification, event in zip(notifications, events, strict=True):
-                    projector.apply(event, self.db, tables, notification.id)
+                    projector.apply(event, self.db, tables, notification)
                 position = notifications[-1].id
                 write_position(self.db, name, position, self.ledger.wall_clock())
             applied += len(notifications)
@@ -189,7 +189,7 @@ class ProjectionEngine:
             read_position(self.db, name, lock=True)  # the live engines wait for the swap
             position = read_position(self.db, shadow)
             for notification, event in self._tail(position):
-                projector.apply(event, self.db, new_tables, notification.id)
+                projector.apply(event, self.db, new_tables, notification)
                 position = notification.id
                 applied += 1
             for logical, table in projector.tables.items():

@@ -26,6 +26,8 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
+
 from ledger.domain import ids
 from ledger.domain.reference import PaymentReference
 from ledger.domain.request import Request
@@ -184,11 +186,13 @@ class LedgerTables(Projector):
     # -- handlers ------------------------------------------------------------------------
 
     @singledispatchmethod
-    def apply(self, event: Any, db: ReadDB, tables: Tables, position: int) -> None:
+    def apply(self, event: Any, db: ReadDB, tables: Tables, stored: Notification) -> None:
         """Events without a read-side effect (e.g. ``ReferenceClaimed``) are ignored."""
 
     @apply.register
-    def _(self, event: User.UserRegistered, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: User.UserRegistered, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         db.execute(
             f"INSERT INTO {tables['users']} (id, externalId, role, verified, createdAt, "
             "updatedAt) VALUES (%s, %s, %s, false, %s, %s)",
@@ -202,14 +206,16 @@ class LedgerTables(Projector):
         )
 
     @apply.register
-    def _(self, event: User.UserVerified, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(self, event: User.UserVerified, db: ReadDB, tables: Tables, stored: Notification) -> None:
         db.execute(
             f"UPDATE {tables['users']} SET verified = true, updatedAt = %s WHERE id = %s",
             [event.timestamp, str(event.originator_id)],
         )
 
     @apply.register
-    def _(self, event: Request.RequestCreated, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Request.RequestCreated, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         db.execute(
             f"INSERT INTO {tables['requests']} (id, fanId, celebrityId, amount, currency, "
             "status, createdAt, updatedAt) VALUES (%s, %s, %s, %s, %s, 'PENDING', %s, %s)",
@@ -234,19 +240,27 @@ class LedgerTables(Projector):
         )
 
     @apply.register
-    def _(self, event: Request.RequestPaid, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Request.RequestPaid, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         self._request_status(db, tables, event, "IN_PROGRESS")
 
     @apply.register
-    def _(self, event: Request.RequestCompleted, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Request.RequestCompleted, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         self._request_status(db, tables, event, "COMPLETED")
 
     @apply.register
-    def _(self, event: Request.RequestDeclined, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Request.RequestDeclined, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         self._request_status(db, tables, event, "DECLINED", event.reason)
 
     @apply.register
-    def _(self, event: Wallet.WalletCreated, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Wallet.WalletCreated, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         db.execute(
             f"INSERT INTO {tables['wallets']} (id, userId, currency, balance, credited, "
             "debited, createdAt, updatedAt) VALUES (%s, %s, %s, 0, 0, 0, %s, %s)",
@@ -260,7 +274,9 @@ class LedgerTables(Projector):
         )
 
     @apply.register
-    def _(self, event: Wallet.WalletCredited, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Wallet.WalletCredited, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         db.execute(
             f"UPDATE {tables['wallets']} SET balance = balance + %s, credited = credited + %s, "
             "updatedAt = %s WHERE id = %s",
@@ -268,7 +284,9 @@ class LedgerTables(Projector):
         )
 
     @apply.register
-    def _(self, event: Wallet.WalletDebited, db: ReadDB, tables: Tables, position: int) -> None:
+    def _(
+        self, event: Wallet.WalletDebited, db: ReadDB, tables: Tables, stored: Notification
+    ) -> None:
         db.execute(
             f"UPDATE {tables['wallets']} SET balance = balance - %s, debited = debited + %s, "
             "updatedAt = %s WHERE id = %s",
@@ -284,7 +302,7 @@ class LedgerTables(Projector):
             db,
             tables,
             event,
-            position,
+            stored.id,
             None,
             wallet["currency"],
             [
@@ -295,7 +313,7 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.PaymentInitiated, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.PaymentInitiated, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         self._insert_txn(
             db,
@@ -313,7 +331,7 @@ class LedgerTables(Projector):
         event: Transaction.FailedTransactionRecorded,
         db: ReadDB,
         tables: Tables,
-        position: int,
+        stored: Notification,
     ) -> None:
         self._insert_txn(
             db,
@@ -327,7 +345,7 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.PaymentVerified, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.PaymentVerified, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         row = self._txn_row(db, tables, event.originator_id)
         self._update_txn(
@@ -343,7 +361,7 @@ class LedgerTables(Projector):
             db,
             tables,
             event,
-            position,
+            stored.id,
             event.originator_id,
             row["currency"],
             [
@@ -354,7 +372,7 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.PaymentFailed, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.PaymentFailed, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         self._update_txn(
             db,
@@ -368,7 +386,7 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.PaymentTimedOut, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.PaymentTimedOut, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         self._update_txn(
             db,
@@ -382,7 +400,7 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.PaymentFlagged, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.PaymentFlagged, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         columns: dict[str, Any] = {
             "needsReview": True,
@@ -397,7 +415,7 @@ class LedgerTables(Projector):
             db,
             tables,
             event,
-            position,
+            stored.id,
             event.originator_id,
             event.currency,
             [
@@ -408,7 +426,7 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.EscrowReleased, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.EscrowReleased, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         row = self._txn_row(db, tables, event.originator_id)
         payout = event.amount - event.fee
@@ -426,11 +444,11 @@ class LedgerTables(Projector):
         lines = [("escrow", event.amount, 0), (f"wallet:{row['celebrityid']}", 0, payout)]
         if event.fee:
             lines.append(("platform:fees", 0, event.fee))
-        self._post(db, tables, event, position, event.originator_id, row["currency"], lines)
+        self._post(db, tables, event, stored.id, event.originator_id, row["currency"], lines)
 
     @apply.register
     def _(
-        self, event: Transaction.EscrowRefunded, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.EscrowRefunded, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         row = self._txn_row(db, tables, event.originator_id)
         flagged = bool(row["needsreview"])
@@ -452,7 +470,7 @@ class LedgerTables(Projector):
             db,
             tables,
             event,
-            position,
+            stored.id,
             event.originator_id,
             currency,
             [
@@ -463,13 +481,13 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: Transaction.RefundConfirmed, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.RefundConfirmed, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         self._update_txn(db, tables, event, refundConfirmed=True)
 
     @apply.register
     def _(
-        self, event: Transaction.ReviewResolved, db: ReadDB, tables: Tables, position: int
+        self, event: Transaction.ReviewResolved, db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         row = self._txn_row(db, tables, event.originator_id)
         columns: dict[str, Any] = {"needsReview": False}
@@ -486,7 +504,7 @@ class LedgerTables(Projector):
                 db,
                 tables,
                 event,
-                position,
+                stored.id,
                 event.originator_id,
                 row["flaggedcurrency"],
                 [
@@ -497,7 +515,11 @@ class LedgerTables(Projector):
 
     @apply.register
     def _(
-        self, event: PaymentReference.ReferenceClaimed, db: ReadDB, tables: Tables, position: int
+        self,
+        event: PaymentReference.ReferenceClaimed,
+        db: ReadDB,
+        tables: Tables,
+        stored: Notification,
     ) -> None:
         return None
 
