@@ -29,7 +29,6 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from ledger.domain import ids
-from ledger.domain.reference import PaymentReference
 from ledger.domain.request import Request
 from ledger.domain.transaction import Transaction
 from ledger.domain.user import User
@@ -512,16 +511,6 @@ class LedgerTables(Projector):
                     ("external:settled", 0, row["flaggedamount"]),
                 ],
             )
-
-    @apply.register
-    def _(
-        self,
-        event: PaymentReference.ReferenceClaimed,
-        db: ReadDB,
-        tables: Tables,
-        stored: Notification,
-    ) -> None:
-        return None
 
 
 __all__ = ["TABLES", "LedgerTables"]
