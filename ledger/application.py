@@ -20,6 +20,7 @@ What it deliberately does not do: find work (jobs read the read tables for that)
 personal data (emails pass through to the provider only).
 """
 
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from copy import deepcopy
@@ -129,7 +130,9 @@ class Ledger(Application[UUID]):
             return cls(
                 config.env, settings=settings, clock=clock, wall_clock=wall_clock, provider=provider
             )
-        except (PersistenceError, OSError) as exc:
+        except (PersistenceError, OSError, sqlite3.Error) as exc:
+            # eventsourcing 9.5.6 lets sqlite3 errors on connecting escape unwrapped
+            # (e.g. "file is not a database").
             raise ConfigError(f"event store unusable: {type(exc).__name__}") from None
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Any:
