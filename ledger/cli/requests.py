@@ -1,0 +1,96 @@
+"""``ledger requests``: create, complete, decline and show a fan's request to a celebrity.
+
+Amounts are minor units (500000 kobo is NGN 5,000.00). ``--id`` makes creation idempotent:
+the same id with the same details again is "already done", other details are refused.
+Declining from the CLI is the celebrity declining (reason ``celebrity_declined``); a request
+whose payment is held is refunded through the payment provider first.
+"""
+
+from uuid import UUID
+
+import click
+
+from ledger.application import Ledger
+from ledger.cli.context import MinorUnits, UuidParam, pass_ledger
+from ledger.cli.output import Format, emit_record, emit_result, format_option
+from ledger.domain.request import DeclineReason
+from ledger.domain.user import User
+from ledger.views import request_view
+
+REQUEST_ID = UuidParam("request id")
+
+
+@click.group()
+def requests() -> None:
+    """Create, complete, decline and show requests."""
+
+
+@requests.command("create")
+@click.option("--fan", "fan", required=True, metavar="USER_ID", help="The paying fan.")
+@click.option(
+    "--celebrity", "celebrity", required=True, metavar="USER_ID", help="The celebrity asked."
+)
+@click.option(
+    "--amount", type=MinorUnits(), required=True, metavar="MINOR", help="Price in minor units."
+)
+@click.option("--currency", required=True, help="ISO 4217 code: NGN, GHS, ZAR, KES or USD.")
+@click.option(
+    "--id",
+    "request_id",
+    type=UuidParam("request id"),
+    default=None,
+    metavar="UUID",
+    help="Request id (default: a new one); repeating it is idempotent.",
+)
+@format_option
+@pass_ledger
+def create(
+    ledger: Ledger,
+    fan: str,
+    celebrity: str,
+    amount: int,
+    currency: str,
+    request_id: UUID | None,
+    fmt: Format,
+) -> None:
+    """Create a PENDING request from a fan to a celebrity; prints its id."""
+    emit_result(ledger.create_request(fan, celebrity, amount, currency, request_id), fmt)
+
+
+@requests.command("complete")
+@click.argument("request_id", type=REQUEST_ID)
+@format_option
+@pass_ledger
+def complete(ledger: Ledger, request_id: UUID, fmt: Format) -> None:
+    """Mark a paid (IN_PROGRESS) request COMPLETED; its escrow can then be released."""
+    emit_result(ledger.complete_request(request_id), fmt)
+
+
+@requests.command("decline")
+@click.argument("request_id", type=REQUEST_ID)
+@click.option("--reason", "note", default=None, metavar="TEXT", help="A note on why.")
+@format_option
+@pass_ledger
+def decline(ledger: Ledger, request_id: UUID, note: str | None, fmt: Format) -> None:
+    """The celebrity declines the request. A held payment is refunded to the fan through
+    the payment provider first; if that fails, nothing is recorded."""
+    result = ledger.decline_request(request_id, reason=DeclineReason.CELEBRITY_DECLINED, note=note)
+    emit_result(result, fmt)
+
+
+@requests.command("show")
+@click.argument("request_id", type=REQUEST_ID)
+@format_option
+@pass_ledger
+def show(ledger: Ledger, request_id: UUID, fmt: Format) -> None:
+    """Show a request, its users and the state of its payment."""
+    request = ledger.get_request(request_id)
+    fan: object = ledger.repository.get(request.fan_id)
+    celebrity: object = ledger.repository.get(request.celebrity_id)
+    view = request_view(
+        request,
+        transaction=ledger.find_request_transaction(request_id),
+        fan=fan if isinstance(fan, User) else None,
+        celebrity=celebrity if isinstance(celebrity, User) else None,
+    )
+    emit_record(view, fmt)
