@@ -8,6 +8,7 @@ usage errors through the same place, so ``CliRunner`` tests see what a shell see
 
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from typing import Any
 
 import click
@@ -71,6 +72,20 @@ cli.add_command(payments)
 cli.add_command(wallets)
 cli.add_command(admin)
 cli.add_command(demo)
+
+
+def _add_plugin_commands(group: click.Group) -> None:
+    """Add the command groups other packages register under the ``ledger.cli`` entry-point
+    group (``projections``, ``report``, ``audit``, ``jobs``...). They depend on ``ledger``;
+    ``ledger`` never imports them, so the dependency rule holds."""
+    for entry in sorted(entry_points(group="ledger.cli"), key=lambda e: e.name):
+        command = entry.load()
+        if not isinstance(command, click.Command):
+            raise TypeError(f"entry point {entry.value} is not a click command")
+        group.add_command(command, entry.name)
+
+
+_add_plugin_commands(cli)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,124 @@
+"""``ledger projections run | status | rebuild``: operate the read-table projectors.
+
+``run`` follows the event log until SIGTERM/SIGINT (then exits 0); ``run --once`` catches up
+and exits. ``status`` shows each projector's position, the head of the log and the lag (in
+events, and in seconds since the oldest event not yet applied). ``rebuild`` replays into fresh
+tables and swaps them in with one transaction (readers never see a missing or partial table).
+"""
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+import click
+
+from ledger.cli.context import app_context
+from ledger.cli.output import Format, emit_rows, format_option
+from ledger.errors import InvalidInput
+from projections.engine import Progress
+from projections.progress import ProgressReporter
+from projections.runner import follow, install_signal_handlers
+from projections.wiring import ReadSide, read_side
+
+log = logging.getLogger("ledger.projections")
+
+
+def _open(batch_size: int = 1000) -> Any:
+    ctx = click.get_current_context()
+    return read_side(ledger=app_context().ledger(ctx), batch_size=batch_size)
+
+
+batch_option = click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=1000,
+    show_default=True,
+    help="Events applied and committed together.",
+)
+
+
+@click.group(name="projections")
+def projections() -> None:
+    """Keep the read tables (wallet_transactions, requests, wallets, users, ledger_entries)
+    up to date with the event log."""
+
+
+@projections.command("run")
+@click.option("--once", is_flag=True, help="Catch up to the head of the log, then exit.")
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(0.05, 60.0),
+    default=0.5,
+    show_default=True,
+    help="Seconds between checks on SQLite; the safety-net timeout of LISTEN on PostgreSQL.",
+)
+@batch_option
+def run(once: bool, poll_interval: float, batch_size: int) -> None:
+    """Follow the event log until SIGTERM or SIGINT (exit 0). Each batch commits its rows and
+    position together, so stopping anywhere loses nothing."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    with _open(batch_size) as side:
+        if once:
+            applied = side.engine.catch_up()
+            click.echo(" ".join(f"{name}={count}" for name, count in applied.items()))
+            return
+        stop = threading.Event()
+
+        def report(applied: dict[str, int]) -> None:
+            if any(applied.values()):
+                log.info("event=caught_up %s", " ".join(f"{k}={v}" for k, v in applied.items()))
+
+        with install_signal_handlers(stop):
+            log.info("event=projections_started poll_interval_s=%s", poll_interval)
+            follow(side.engine, stop, poll_interval=poll_interval, on_caught_up=report)
+        log.info("event=projections_stopped")
+
+
+def _lag_seconds(side: ReadSide, progress: Progress) -> float:
+    if progress.position >= progress.head:
+        return 0.0
+    pending = side.ledger.recorder.select_notifications(start=progress.position + 1, limit=1)
+    if not pending:
+        return 0.0
+    event = side.ledger.mapper.to_domain_event(pending[0])
+    recorded: datetime = getattr(event, "recorded_at", None) or event.timestamp  # type: ignore[attr-defined]
+    return max((side.ledger.wall_clock() - recorded).total_seconds(), 0.0)
+
+
+@projections.command("status")
+@format_option
+def status(fmt: Format) -> None:
+    """Each projector's position, the head of the log, and the lag in events and seconds."""
+    with _open() as side:
+        rows = [
+            {
+                "projector": p.projector,
+                "position": p.position,
+                "head": p.head,
+                "lag_events": p.head - p.position,
+                "lag_seconds": round(_lag_seconds(side, p), 3),
+            }
+            for p in side.engine.status()
+        ]
+    emit_rows(rows, ["projector", "position", "head", "lag_events", "lag_seconds"], fmt)
+
+
+@projections.command("rebuild")
+@click.argument("name", required=False)
+@batch_option
+def rebuild(name: str | None, batch_size: int) -> None:
+    """Replay the whole log into fresh tables and swap them in with one transaction (all
+    projectors, or NAME). Shows a progress bar on a terminal, log lines otherwise."""
+    with _open(batch_size) as side:
+        names = list(side.engine.projectors)
+        if name is not None and name not in names:
+            raise InvalidInput(f"unknown projector {name!r}: expected one of {', '.join(names)}")
+        for chosen in [name] if name else names:
+            reporter = ProgressReporter()
+            replayed = side.engine.rebuild(chosen, on_batch=reporter)
+            reporter.done()
+            click.echo(f"rebuilt {chosen}: {replayed} events replayed and swapped in")
+
+
+__all__ = ["projections"]

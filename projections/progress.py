@@ -1,0 +1,49 @@
+"""Progress of a long replay: a bar with events/s and ETA on a terminal, log lines otherwise."""
+
+import sys
+import time
+from typing import TextIO
+
+from projections.engine import Progress
+
+
+class ProgressReporter:
+    """Call with each ``Progress``; ``done()`` at the end. Log lines at most every
+    ``log_every`` seconds when the stream is not a terminal."""
+
+    def __init__(self, stream: TextIO | None = None, *, log_every: float = 2.0) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.started = time.monotonic()
+        self.last_log = 0.0
+        self.log_every = log_every
+
+    def __call__(self, progress: Progress) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = progress.applied / elapsed
+        remaining = max(progress.head - progress.position, 0)
+        eta = remaining / rate if rate > 0 else 0.0
+        share = progress.position / progress.head if progress.head else 1.0
+        if self.tty:
+            filled = int(share * 30)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(
+                f"\r{progress.projector} [{bar}] {share:6.1%} {progress.position:,}/"
+                f"{progress.head:,} events {rate:,.0f} ev/s ETA {eta:,.0f}s"
+            )
+            self.stream.flush()
+        elif time.monotonic() - self.last_log >= self.log_every or remaining == 0:
+            self.last_log = time.monotonic()
+            self.stream.write(
+                f"event=rebuild_progress projector={progress.projector} "
+                f"position={progress.position} head={progress.head} "
+                f"rate_per_s={rate:.0f} eta_s={eta:.0f}\n"
+            )
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+__all__ = ["ProgressReporter"]
