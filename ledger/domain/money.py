@@ -53,7 +53,7 @@ class Money:
 def format_major(amount: int, currency: str) -> str:
     """Format minor units as major units for people: ``format_major(500000, "NGN")``
     is ``"NGN 5,000.00"``. Works for zero and negative balances too (reports)."""
-    digits = MINOR_UNIT_DIGITS[currency]
+    digits = MINOR_UNIT_DIGITS[check_currency(currency)]
     sign = "-" if amount < 0 else ""
     major, minor = divmod(abs(amount), 10**digits)
     return f"{currency} {sign}{major:,}.{minor:0{digits}d}"

@@ -189,3 +189,8 @@ def test_parse_uuid_accepts_text_and_passes_uuids_through() -> None:
 def test_parse_uuid_refuses_malformed_ids_naming_what_it_parsed(value: object) -> None:
     with pytest.raises(InvalidInput, match="malformed request id"):
         ids.parse_uuid(value, "request id")
+
+
+def test_format_major_refuses_an_unknown_currency_with_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="unsupported currency"):
+        format_major(100, "XYZ")
