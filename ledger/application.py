@@ -25,7 +25,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -79,6 +80,49 @@ def _check_text(value: str | None, what: str, *, required: bool = False) -> str 
     if len(value) > 1000:
         raise InvalidInput(f"{what} is too long (at most 1000 characters)")
     return value.strip()
+
+
+# Attribute values that are immutable: a copy of an aggregate may share them.
+_IMMUTABLE: frozenset[type] = frozenset(
+    {str, int, bool, float, bytes, type(None), UUID, datetime, date, timedelta}
+)
+_PLAIN_CLASSES: dict[type, bool] = {}
+
+
+def _is_plain(cls: type) -> bool:
+    """Whether ``deepcopy`` of a ``cls`` instance is ``__new__`` plus a copy of ``__dict__``."""
+    plain = _PLAIN_CLASSES.get(cls)
+    if plain is None:
+        plain = (
+            not hasattr(cls, "__deepcopy__")
+            and not hasattr(cls, "__setstate__")
+            and cls.__reduce_ex__ is object.__reduce_ex__  # type: ignore[comparison-overlap]
+            and cls.__reduce__ is object.__reduce__  # type: ignore[comparison-overlap]
+            and getattr(cls, "__getstate__", None) is getattr(object, "__getstate__", None)
+            and not any(getattr(k, "__dict__", {}).get("__slots__") for k in cls.__mro__)
+        )
+        _PLAIN_CLASSES[cls] = plain
+    return plain
+
+
+def _copy(aggregate: A) -> A:
+    """A copy as independent as ``deepcopy(aggregate)``, at a fraction of its cost: immutable
+    attribute values (nearly all an aggregate holds) are shared, anything else (a set, the
+    pending-events list) is deep-copied. Falls back to ``deepcopy`` for unusual classes."""
+    cls = type(aggregate)
+    if not _is_plain(cls):
+        return deepcopy(aggregate)
+    clone: A = cls.__new__(cls)
+    memo: dict[int, Any] = {}  # as in deepcopy: values shared inside the aggregate stay shared
+    clone.__dict__.update(
+        {
+            name: value
+            if type(value) in _IMMUTABLE or isinstance(value, Enum)
+            else deepcopy(value, memo)
+            for name, value in aggregate.__dict__.items()
+        }
+    )
+    return clone
 
 
 class _Retry(Exception):
@@ -153,13 +197,13 @@ class Ledger(Application[UUID]):
         if not fresh and aggregate_id in self._cache:
             self._used_cache = True
             self._cache.move_to_end(aggregate_id)
-            aggregate = deepcopy(self._cache[aggregate_id])
+            aggregate = _copy(self._cache[aggregate_id])
         else:
             try:
                 aggregate = self.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 raise NotFound(f"no {cls.__name__.lower()} with id {aggregate_id}") from None
-            self._remember(deepcopy(aggregate))
+            self._remember(_copy(aggregate))
         if not isinstance(aggregate, cls):
             raise NotFound(f"no {cls.__name__.lower()} with id {aggregate_id}")
         return aggregate
