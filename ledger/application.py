@@ -421,6 +421,7 @@ class Ledger(Application[UUID]):
         if reference is not None:
             ids.check_reference(reference)
         tid = ids.transaction_id(request_id)
+        attempted: list[bool] = []
 
         def new() -> tuple[list[LedgerAggregate], Result]:
             request = self._get(Request, request_id, fresh=True)
@@ -429,19 +430,25 @@ class Ledger(Application[UUID]):
                     f"request {request_id} is {request.status.value}: only a PENDING request "
                     "takes a payment"
                 )
-            txn = Transaction.initiate(request_id, reference, request.price, self.now())
+            at = self.now()
+            txn = Transaction.initiate(request_id, reference, request.price, at)
             done = Result(True, f"recorded payment {reference} for request {request_id}", tid)
             if reference is None:
                 return [txn], done
-            # A claim never changes, so a cached one is as good as a fresh one. Without this
-            # check the claim would collide on every retry and end as a misleading Conflict.
-            claimed = self._find(PaymentReference, ids.reference_id(reference))
-            if claimed is not None and claimed.transaction_id != tid:
-                raise DomainError(
-                    f"payment reference {reference} already belongs to transaction "
-                    f"{claimed.transaction_id}"
-                )
-            return [txn, PaymentReference.claim(reference, tid, self.now())], done
+            # A claim never changes, so a cached one is as good as a fresh one. An unknown
+            # reference is not read on the first attempt: a claim by another transaction makes
+            # this one collide on version 1 (nothing is written), and the retry reads the claim
+            # and reports the clash here (without it, it would end as a misleading Conflict).
+            ref_id = ids.reference_id(reference)
+            if attempted or ref_id in self._cache:
+                claimed = self._find(PaymentReference, ref_id)
+                if claimed is not None and claimed.transaction_id != tid:
+                    raise DomainError(
+                        f"payment reference {reference} already belongs to transaction "
+                        f"{claimed.transaction_id}"
+                    )
+            attempted.append(True)
+            return [txn, PaymentReference.claim(reference, tid, at)], done
 
         def existing(fresh: bool) -> tuple[list[LedgerAggregate], Result]:
             txn = self._get(Transaction, tid, fresh=fresh)
