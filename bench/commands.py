@@ -14,8 +14,9 @@ What is measured, in ONE process against ONE database (a fresh schema, dropped a
 - ``library``: eventsourcing alone with library defaults: a plain ``Application`` saving a
   trivial ``Aggregate`` (create, then one ``@event`` update), two saves per item.
 
-The three are measured in alternating rounds (raw, ledger, library, raw, ...) so machine noise
-hits all of them; each figure is the median over ``--repeat`` rounds (the best is printed too).
+The three alternate (raw, ledger, library, raw, ...) in short slices, ``--slices`` per round,
+so a burst of load from elsewhere on the machine hits all of them alike; each figure is the
+median over ``--repeat`` rounds (the best is printed too, and the ratios of every round).
 The last line printed is one JSON object with every figure.
 
 Run: ``.venv/bin/python bench/commands.py [--requests 1500] [--raw 3000] [--repeat 3]``
@@ -104,13 +105,16 @@ class RawInserts:
         self.topic = "ledger.domain.transaction:Transaction.PaymentVerified"
         self.payload = secrets.token_bytes(PAYLOAD_BYTES)
 
+    unit = 1  # operations per item
+
     def run(self, n: int) -> float:
+        """Insert ``n`` rows; return the seconds taken."""
         ids = [uuid.uuid4() for _ in range(n)]
         execute = self.conn.execute
         started = time.perf_counter()
         for originator_id in ids:
             execute(self.insert, (originator_id, 1, self.topic, self.payload))
-        return n / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
     def close(self) -> None:
         self.conn.close()
@@ -127,7 +131,10 @@ class LedgerCommands:
         self.run_tag = secrets.token_hex(4)
         self.counter = 0
 
+    unit = COMMANDS_PER_REQUEST
+
     def run(self, n: int) -> float:
+        """Take ``n`` requests through their six commands; return the seconds taken."""
         ledger = self.ledger
         tag, base = self.run_tag, self.counter
         self.counter += n
@@ -140,7 +147,7 @@ class LedgerCommands:
             ledger.confirm_payment(tid, amount=AMOUNT, currency="NGN")
             ledger.complete_request(rid)
             ledger.release_escrow(tid)
-        return n * COMMANDS_PER_REQUEST / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
     def check(self) -> dict[str, Any]:
         """After the runs: the celebrities' wallets hold exactly what was released, and the
@@ -169,7 +176,10 @@ class LibraryOps:
     def __init__(self, url: str, schema: str) -> None:
         self.app = BenchLibrary(env=library_env(url, schema))
 
+    unit = 2
+
     def run(self, n: int) -> float:
+        """Create and update ``n`` aggregates (two saves each); return the seconds taken."""
         save = self.app.save
         started = time.perf_counter()
         for i in range(n):
@@ -177,7 +187,7 @@ class LibraryOps:
             save(counter)
             counter.increment(1)
             save(counter)
-        return 2 * n / (time.perf_counter() - started)
+        return time.perf_counter() - started
 
     def close(self) -> None:
         self.app.close()
@@ -205,13 +215,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("LEDGER_BENCH_DATABASE_URL", DEFAULT_URL),
         help="PostgreSQL URL (env LEDGER_BENCH_DATABASE_URL; default %(default)s)",
     )
-    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds (median)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (figures are medians)")
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=10,
+        help="each round alternates raw, ledger, library this many times (default %(default)s)",
+    )
     parser.add_argument(
         "--warmup", type=int, default=100, help="untimed requests/inserts before the rounds"
     )
     args = parser.parse_args(argv)
-    if args.requests < 1 or args.repeat < 1:
-        parser.error("--requests and --repeat must be positive")
+    if min(args.requests, args.repeat, args.slices) < 1:
+        parser.error("--requests, --repeat and --slices must be positive")
     args.raw = args.raw if args.raw is not None else 2 * args.requests
     args.library = args.library if args.library is not None else args.requests
     return args
@@ -241,10 +257,23 @@ def main(argv: list[str] | None = None) -> int:
             workload.run(max(1, args.warmup if name != "ledger" else args.warmup // 2))
         rates: dict[str, list[float]] = {name: [] for name in workloads}
         for round_no in range(1, args.repeat + 1):
+            # Each round interleaves the workloads in short slices, so a burst of load from
+            # elsewhere on the machine slows all three alike instead of one of them.
+            seconds = dict.fromkeys(workloads, 0.0)
+            done = dict.fromkeys(workloads, 0)
+            for part in range(args.slices):
+                for name, workload in workloads.items():
+                    n = sizes[name] * (part + 1) // args.slices - done[name]
+                    if n > 0:
+                        seconds[name] += workload.run(n)
+                        done[name] += n
             for name, workload in workloads.items():
-                rate = workload.run(sizes[name])
-                rates[name].append(rate)
-                print(f"round {round_no}: {name:8} {rate:9.1f} /s", flush=True)
+                rates[name].append(done[name] * workload.unit / seconds[name])
+            print(
+                f"round {round_no}: "
+                + "  ".join(f"{name} {rates[name][-1]:.1f}/s" for name in workloads),
+                flush=True,
+            )
         extra = workloads["ledger"].check()
     finally:
         for workload in workloads.values():
@@ -278,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         "library_items": args.library,
         "library_ops": 2 * args.library,
         "repeat": args.repeat,
+        "slices": args.slices,
         "statistic": "median",
         "raw_payload_bytes": PAYLOAD_BYTES,
         **extra,
