@@ -239,7 +239,9 @@ class Ledger(Application[UUID]):
             try:
                 changed, result = decide(fresh)
             except (DomainError, NotFound):
-                if self._used_cache and not fresh:
+                # Re-check a refusal on fresh state: it may rest on a cached copy, or on two
+                # aggregates read either side of another writer's save (a torn read).
+                if not fresh:
                     fresh = True
                     continue
                 raise
