@@ -13,6 +13,7 @@ from ledger.application import Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings, load_settings
 from ledger.persistence import store_config
+from projections.audit_chain import AuditChain
 from projections.db import ReadDB
 from projections.engine import ProjectionEngine, Projector
 from projections.ledger_tables import LedgerTables
@@ -20,7 +21,7 @@ from projections.ledger_tables import LedgerTables
 
 def default_projectors() -> list[Projector]:
     """Every projector the product runs, in the order they are caught up."""
-    return [LedgerTables()]
+    return [LedgerTables(), AuditChain()]
 
 
 @dataclass
