@@ -27,7 +27,8 @@ so an event that no longer decodes is still located.
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -100,21 +101,44 @@ class AuditChain(Projector):
         # back): a position's hash depends only on the log up to it. Used only for the very
         # next position, so no event can sit between the two.
         self._last: tuple[int, str] | None = None
+        self._pending: list[dict[str, Any]] | None = None  # rows of the open batch
+
+    @contextmanager
+    def batch(
+        self, db: ReadDB, tables: Tables, events: Sequence[DomainEventProtocol[Any]]
+    ) -> Iterator[None]:
+        """Collect the batch's rows and insert them in one statement at its end."""
+        self._pending = []
+        try:
+            yield
+            if self._pending:
+                db.executemany(
+                    f"INSERT INTO {tables[TABLE]} (position, hash) VALUES (%(position)s, %(hash)s)",
+                    self._pending,
+                )
+        finally:
+            self._pending = None
+
+    def _previous(self, db: ReadDB, table: str, position: int) -> str:
+        if self._pending:  # events are applied in log order: the batch's last row
+            return str(self._pending[-1]["hash"])
+        if self._last is not None and self._last[0] == position - 1:
+            return self._last[1]
+        row = db.fetchone(
+            f"SELECT hash FROM {table} WHERE position < %s ORDER BY position DESC LIMIT 1",
+            [position],
+        )
+        return str(row["hash"]) if row else GENESIS
 
     def apply(
         self, event: DomainEventProtocol[Any], db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         table = tables[TABLE]
-        if self._last is not None and self._last[0] == stored.id - 1:
-            previous = self._last[1]
+        digest = link(self._previous(db, table, stored.id), stored.id, stored)
+        if self._pending is not None:
+            self._pending.append({"position": stored.id, "hash": digest})
         else:
-            row = db.fetchone(
-                f"SELECT hash FROM {table} WHERE position < %s ORDER BY position DESC LIMIT 1",
-                [stored.id],
-            )
-            previous = str(row["hash"]) if row else GENESIS
-        digest = link(previous, stored.id, stored)
-        db.execute(f"INSERT INTO {table} (position, hash) VALUES (%s, %s)", [stored.id, digest])
+            db.execute(f"INSERT INTO {table} (position, hash) VALUES (%s, %s)", [stored.id, digest])
         self._last = (stored.id, digest)
 
 

@@ -25,6 +25,7 @@ run two at once on one store (the scratch tables have fixed names).
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -391,6 +392,14 @@ def _drop(db: ReadDB, projector: Projector) -> None:
         db.execute("DELETE FROM projection_tracking WHERE name = %s", [f"{projector.name}{SUFFIX}"])
 
 
+def _unit(
+    projector: Projector, db: ReadDB, tables: dict[str, str], events: list[Any]
+) -> AbstractContextManager[None]:
+    """The projector's unit of work around a batch, as the engine opens it (if it has one)."""
+    batch = getattr(projector, "batch", None)
+    return batch(db, tables, events) if batch is not None else nullcontext()
+
+
 def _extend(side: "ReadSide", projector: Projector, upto: int) -> int:
     """Apply events after the scratch position up to ``upto`` into the scratch tables, in the
     caller's transaction; return how many."""
@@ -403,9 +412,11 @@ def _extend(side: "ReadSide", projector: Projector, upto: int) -> int:
         )
         if not batch:
             break
-        for notification in batch:
-            projector.apply(ledger.mapper.to_domain_event(notification), db, tables, notification)
-            applied += 1
+        events = [ledger.mapper.to_domain_event(n) for n in batch]
+        with _unit(projector, db, tables, events):
+            for notification, event in zip(batch, events, strict=True):
+                projector.apply(event, db, tables, notification)
+        applied += len(batch)
         position = batch[-1].id
     write_position(db, tracking, max(position, upto), ledger.wall_clock())
     return applied
