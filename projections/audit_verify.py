@@ -310,13 +310,24 @@ def check_books(db: ReadDB) -> tuple[list[str], list[Check]]:
     released = txns("amount", "status = 'COMPLETED' AND escrowStatus = 'RELEASED'")
     refunded = txns("amount", "status = 'COMPLETED' AND escrowStatus = 'REFUNDED'")
     fees = txns("COALESCE(fee, 0)", "status = 'COMPLETED' AND escrowStatus = 'RELEASED'")
+    all_flagged = txns("flaggedAmount", "flaggedAmount IS NOT NULL", cur="flaggedCurrency")
+    flagged_refunded = txns(
+        "refundedAmount",
+        "flaggedAmount IS NOT NULL AND escrowStatus = 'REFUNDED'",
+        cur="flaggedCurrency",
+    )
+    flagged_resolved = txns(
+        "flaggedAmount",
+        "flaggedAmount IS NOT NULL AND needsReview = false AND escrowStatus <> 'REFUNDED'",
+        cur="flaggedCurrency",
+    )
     wallet_rows = db.fetchall("SELECT currency, credited FROM wallets")
     wallet_credits: dict[str, int] = {}
     for row in wallet_rows:
         currency = str(row["currency"])
         wallet_credits[currency] = wallet_credits.get(currency, 0) + int(row["credited"])
     currencies = sorted(
-        set(debits) | set(held) | set(flagged) | set(verified) | set(wallet_credits)
+        set(debits) | set(held) | set(all_flagged) | set(verified) | set(wallet_credits)
     )
     checks: list[Check] = []
 
@@ -344,6 +355,13 @@ def check_books(db: ReadDB) -> tuple[list[str], list[Check]]:
             flagged.get(cur, 0),
             suspense.get(cur, 0),
             "suspense balance = flagged money not yet refunded or resolved",
+        )
+        rule(
+            "flagged_accounted",
+            cur,
+            all_flagged.get(cur, 0),
+            suspense.get(cur, 0) + flagged_refunded.get(cur, 0) + flagged_resolved.get(cur, 0),
+            "flagged money = suspense + its refunds + what operators resolved",
         )
         rule(
             "verified_conserved",

@@ -7,7 +7,7 @@ tables or on the events table (SQLite: ``stored_events``, keyed by rowid; Postgr
 """
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -235,6 +235,35 @@ def test_verify_passes_on_a_consistent_store_and_says_what_it_checked(
     }
     assert report.chain_events == head(ledger)
     assert not side.db.table_exists("wallet_transactions__verify")  # scratch tables dropped
+
+
+def test_verify_passes_after_refunds_resolutions_fees_and_payouts(
+    make_ledger: Callable[..., Ledger], clock: FixedClock
+) -> None:
+    ledger = make_ledger(LEDGER_PLATFORM_FEE_BPS="1000")
+    story = tell(ledger, clock)
+    ledger.decline_request(ledger.get_transaction(story.held).request_id, note="cannot do it")
+    for reference, settle in (("ref-late-1", "refund"), ("ref-late-2", "resolve")):
+        request = ledger.create_request("fan-1", "star-1", 3_000, "NGN")
+        txn = ledger.record_payment(request.id, reference)
+        ledger.confirm_payment(txn.id, amount=2_500, currency="NGN")
+        if settle == "refund":
+            ledger.admin_refund(txn.id, operator="ops-alice", reason="fan asked")
+        else:
+            ledger.admin_resolve(txn.id, operator="ops-alice", reason="settled by bank")
+    fee_paid = ledger.create_request("fan-1", "star-1", 10_000, "NGN")
+    fee_txn = ledger.record_payment(fee_paid.id, "ref-fee")
+    ledger.confirm_payment(fee_txn.id, amount=10_000, currency="NGN")
+    ledger.complete_request(fee_paid.id)
+    ledger.release_escrow(fee_txn.id)
+    ledger.debit_wallet("star-1", "NGN", 50_000, "payout-1")
+    with read_side(ledger=ledger) as side:
+        report = verify(side)
+        assert report.ok, report.view()
+        assert {c.name for c in report.checks} >= {"flagged_accounted", "released_paid_out"}
+        side.db.execute("UPDATE wallet_transactions SET fee = 0 WHERE id = %s", [str(fee_txn.id)])
+        failed = {c.name for c in verify(side).failed_checks()}
+    assert failed == {"released_paid_out"}
 
 
 def test_verify_pages_through_tables_and_log_in_small_batches(
