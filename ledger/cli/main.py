@@ -18,6 +18,7 @@ from ledger.cli.demo import demo
 from ledger.cli.errors import run_guarded
 from ledger.cli.payments import payments
 from ledger.cli.requests import requests
+from ledger.cli.simulator import simulator
 from ledger.cli.users import users
 from ledger.cli.wallets import wallets
 
@@ -72,6 +73,7 @@ cli.add_command(payments)
 cli.add_command(wallets)
 cli.add_command(admin)
 cli.add_command(demo)
+cli.add_command(simulator)
 
 
 def _add_plugin_commands(group: click.Group) -> None:
