@@ -30,8 +30,8 @@ from enum import Enum
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
 from eventsourcing.utils import EnvType
 
 from ledger.clock import Clock, system_clock
@@ -187,6 +187,27 @@ class Ledger(Application[UUID]):
         return Environment(name, dict(env or {}))
 
     # -- plumbing --------------------------------------------------------------------------
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """``Application.save``, minus its runtime-Protocol checks for our own aggregates.
+
+        The library tells aggregates from events with ``isinstance`` against
+        ``typing.Protocol`` classes, which Python 3.11 re-derives on every call: ~20 us per
+        aggregate saved, 3-4% of a command. For ``LedgerAggregate`` objects (what ``_run``
+        saves) this does what the library's save does for them, in the same order; anything
+        else (events, ``None``, keyword arguments) goes to the library's own ``save``.
+        """
+        if kwargs or not all(isinstance(obj, LedgerAggregate) for obj in objs):
+            return super().save(*objs, **kwargs)
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in objs:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        self.notify(processing_event.events)  # a deprecated no-op hook; the library calls it
+        return recordings
 
     def now(self) -> Stamp:
         """The current business time and recording time."""
