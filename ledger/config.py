@@ -11,7 +11,14 @@ from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.domain.fees import MAX_FEE_BPS
@@ -65,6 +72,11 @@ class Settings(BaseSettings):
     paystack_secret_key: SecretStr | None = Field(None, validation_alias="PAYSTACK_SECRET_KEY")
     paystack_public_key: str | None = Field(None, validation_alias="PAYSTACK_PUBLIC_KEY")
     paystack_url: str = Field("https://api.paystack.co", validation_alias="PAYSTACK_URL")
+    paystack_timeout: Duration = Field(timedelta(seconds=10), validation_alias="PAYSTACK_TIMEOUT")
+    paystack_max_retries: int = Field(3, ge=0, le=10, validation_alias="PAYSTACK_MAX_RETRIES")
+    provider_concurrency: int = Field(
+        8, ge=1, le=64, validation_alias="LEDGER_PROVIDER_CONCURRENCY"
+    )
 
     flutterwave_client_id: str | None = Field(None, validation_alias="FLUTTERWAVE_CLIENT_ID")
     flutterwave_client_secret: SecretStr | None = Field(
@@ -74,12 +86,24 @@ class Settings(BaseSettings):
     flutterwave_token_margin: Duration = Field(
         timedelta(seconds=120), validation_alias="FLUTTERWAVE_TOKEN_MARGIN"
     )
+    flutterwave_timeout: Duration = Field(
+        timedelta(seconds=5), validation_alias="FLUTTERWAVE_TIMEOUT"
+    )
 
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
             raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
+        return value
+
+    @field_validator("paystack_url", "flutterwave_token_url")
+    @classmethod
+    def _check_http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.field_name == "flutterwave_token_url" and not (value or "").strip():
+            return None  # empty: Flutterwave not configured
+        if value is None or not value.startswith(("https://", "http://")):
+            raise ValueError("expected an http:// or https:// URL")
         return value
 
     @field_validator("postgres_schema")
@@ -103,6 +127,8 @@ class Settings(BaseSettings):
         "request_timeout",
         "payment_give_up_after",
         "flutterwave_token_margin",
+        "paystack_timeout",
+        "flutterwave_timeout",
     )
     @classmethod
     def _check_positive(cls, value: timedelta) -> timedelta:

@@ -20,6 +20,7 @@ from ledger.application import Ledger
 from ledger.config import Settings, load_settings
 from ledger.domain.ids import parse_uuid
 from ledger.errors import InvalidInput
+from ledger.providers.paystack import PaystackClient
 from ledger.providers.port import PaymentProvider
 
 P = ParamSpec("P")
@@ -29,11 +30,30 @@ OPERATOR_ENV = "LEDGER_OPERATOR"
 
 
 def build_ledger(settings: Settings, *, provider: PaymentProvider | None = None) -> Ledger:
-    """The composition root: a ``Ledger`` on the configured store. The caller closes it.
+    """The composition root: a ``Ledger`` on the configured store. The caller closes it
+    with ``close_ledger`` (which closes its provider too).
 
-    No payment provider is configured yet (the Paystack client is another issue), so commands
-    that need one (a refund, say) fail with a ``ConfigError`` naming the missing setting."""
-    return Ledger.from_settings(settings, provider=provider)
+    Without ``provider``, a ``PaystackClient`` when ``PAYSTACK_SECRET_KEY`` is set; otherwise
+    none, and commands that need one (a refund, say) fail with a ``ConfigError`` naming the
+    missing setting. Building the client connects to nothing."""
+    if provider is not None or settings.paystack_secret_key is None:
+        return Ledger.from_settings(settings, provider=provider)
+    client = PaystackClient.from_settings(settings)
+    try:
+        return Ledger.from_settings(settings, provider=client)
+    except BaseException:
+        client.close()
+        raise
+
+
+def close_ledger(ledger: Ledger) -> None:
+    """Close ``ledger`` and its provider's connections, if it has any to close."""
+    try:
+        ledger.close()
+    finally:
+        close = getattr(ledger.provider, "close", None)
+        if callable(close):
+            close()
 
 
 class AppContext:
@@ -57,7 +77,7 @@ class AppContext:
     def _close(self) -> None:
         if self._ledger is not None:
             ledger, self._ledger = self._ledger, None
-            ledger.close()
+            close_ledger(ledger)
 
 
 def app_context() -> AppContext:
@@ -133,6 +153,7 @@ __all__ = [
     "UuidParam",
     "app_context",
     "build_ledger",
+    "close_ledger",
     "default_operator",
     "pass_ledger",
 ]

@@ -1,0 +1,201 @@
+"""HTTP plumbing shared by the provider clients: retries, backoff, Retry-After, log lines.
+
+Policy (DESIGN.md "Payment verification outcomes"): a call is retried on a network error, a
+timeout, HTTP 429 and HTTP 5xx, with exponential backoff and full jitter (a delay drawn
+uniformly from ``[0, min(max_delay, base_delay * 2**retry))``); an answer that says
+``Retry-After: N`` (seconds, as Paystack's 429s do) waits N seconds instead, capped at
+``max_retry_after``. Any other 4xx is returned at once, never retried. When the last attempt
+fails, ``ProviderUnavailable``.
+
+A call that is not safe to replay (``replay_safe=False``, e.g. a refund) is retried only when
+the request surely did not reach the provider: a failure to connect, or a 429. After a failure
+that leaves the outcome unknown (read timeout, 5xx) it raises ``ProviderUnavailable`` at once,
+saying the outcome is unknown.
+
+What it deliberately does not do: interpret bodies (``parse`` turns one into a model), or log
+headers, bodies or query strings. One log line per attempt, key=value: provider, call, method,
+path, status, attempt, duration_ms (and retry_in_ms when another attempt follows).
+"""
+
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from ledger.errors import ProviderError, ProviderUnavailable
+
+M = TypeVar("M", bound=BaseModel)
+
+# Failures that happen before the request is sent: replaying them cannot duplicate anything.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def is_retryable_status(status: int) -> bool:
+    """429 and every 5xx: the provider is overloaded or failing; a later attempt may work."""
+    return status == 429 or status >= 500
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """The delta-seconds form of a ``Retry-After`` header, or None (absent, an HTTP date, or
+    garbage: the caller then falls back to its own backoff)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text.isdigit():
+        return None
+    return float(int(text))
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait. ``max_retries`` 3 means up to 4 attempts."""
+
+    max_retries: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0
+
+    def delay(
+        self, retry: int, response: httpx.Response | None, rand: Callable[[], float]
+    ) -> float:
+        """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
+        if response is not None:
+            after = retry_after_seconds(response.headers.get("Retry-After"))
+            if after is not None:
+                return min(after, self.max_retry_after)
+        return rand() * min(self.max_delay, self.base_delay * (1 << retry))
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Sends one logical call with the retry policy, logging each attempt."""
+
+    client: httpx.Client
+    provider: str
+    policy: RetryPolicy
+    log: logging.Logger
+    sleep: Callable[[float], None] = time.sleep
+    rand: Callable[[], float] = random.random  # jitter, not cryptography
+    monotonic: Callable[[], float] = time.monotonic
+
+    def send(
+        self, request: httpx.Request, *, call: str, path: str, replay_safe: bool = True
+    ) -> httpx.Response:
+        """The response to ``request``: a 2xx, or a 4xx other than 429, to interpret.
+
+        Raises ``ProviderUnavailable`` when every attempt failed (network error, timeout,
+        429, 5xx), or at once after an ambiguous failure of a call that is not replay-safe."""
+        attempts = self.policy.max_retries + 1
+        where = f"{request.method} {path}"
+        for attempt in range(1, attempts + 1):
+            started = self.monotonic()
+            fields = (
+                f"provider={self.provider} call={call} method={request.method} path={path} "
+                f"attempt={attempt}/{attempts}"
+            )
+            try:
+                response = self.client.send(request)
+            except httpx.TransportError as exc:
+                elapsed = _ms(self.monotonic() - started)
+                failure = type(exc).__name__
+                can_retry = replay_safe or isinstance(exc, _NOT_SENT)
+                if attempt < attempts and can_retry:
+                    wait = self.policy.delay(attempt - 1, None, self.rand)
+                    self.log.warning(
+                        "%s status=error error=%s duration_ms=%d retry_in_ms=%d",
+                        fields,
+                        failure,
+                        elapsed,
+                        _ms(wait),
+                    )
+                    self.sleep(wait)
+                    continue
+                self.log.error("%s status=error error=%s duration_ms=%d", fields, failure, elapsed)
+                if not can_retry:
+                    raise ProviderUnavailable(
+                        f"{self.provider} {where}: {failure}; the outcome is unknown, "
+                        f"check with {self.provider} before trying again"
+                    ) from None
+                raise ProviderUnavailable(
+                    f"{self.provider} unreachable: {where} failed {_attempts(attempt)}, "
+                    f"the last with {failure}"
+                ) from None
+            elapsed = _ms(self.monotonic() - started)
+            status = response.status_code
+            if not is_retryable_status(status):
+                self.log.info("%s status=%d duration_ms=%d", fields, status, elapsed)
+                return response
+            can_retry = replay_safe or status == 429
+            if attempt < attempts and can_retry:
+                wait = self.policy.delay(attempt - 1, response, self.rand)
+                self.log.warning(
+                    "%s status=%d duration_ms=%d retry_in_ms=%d", fields, status, elapsed, _ms(wait)
+                )
+                self.sleep(wait)
+                continue
+            self.log.error("%s status=%d duration_ms=%d", fields, status, elapsed)
+            if not can_retry:
+                raise ProviderUnavailable(
+                    f"{self.provider} {where}: HTTP {status}; the outcome is unknown, "
+                    f"check with {self.provider} before trying again"
+                )
+            raise ProviderUnavailable(
+                f"{self.provider} unavailable: {where} failed {_attempts(attempt)}, "
+                f"the last with HTTP {status}"
+            )
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns/raises
+
+
+def _attempts(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+def read_json(response: httpx.Response, *, provider: str, what: str) -> object:
+    """The body as JSON; ``ProviderError`` when it is not JSON."""
+    try:
+        return json.loads(response.content)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ProviderError(
+            f"{provider} answered {what} with malformed JSON (HTTP {response.status_code})"
+        ) from None
+
+
+def parse(model: type[M], payload: object, *, provider: str, what: str) -> M:
+    """``payload`` as ``model``; ``ProviderError`` naming each missing or malformed field
+    (by its path, e.g. ``data.amount``), never echoing the values."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']) or 'body'}: {err['msg']}"
+            for err in exc.errors(include_input=False, include_url=False)[:5]
+        )
+        message = f"{provider} answered {what} with an unusable body: {problems}"
+        raise ProviderError(message) from None
+
+
+def one_line(text: str, *, limit: int = 200) -> str:
+    """A provider's message made safe for one log or error line."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+__all__ = [
+    "Caller",
+    "RetryPolicy",
+    "is_retryable_status",
+    "one_line",
+    "parse",
+    "read_json",
+    "retry_after_seconds",
+]
