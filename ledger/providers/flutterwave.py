@@ -1,0 +1,436 @@
+"""The Flutterwave v4 access token: fetched with OAuth2 client credentials, shared by every
+process through the ``provider_tokens`` table of the ledger's database.
+
+Invariants:
+- The token lives in ``provider_tokens`` (one row per provider), never in the event log, a
+  log line, an exception or a repr.
+- Single flight: a refresh happens with the provider's row locked (PostgreSQL
+  ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``) and re-checks the expiry after taking
+  the lock, so processes refreshing together make one call to Flutterwave and end with the
+  same token. The lock is held for that one call (bounded by ``FLUTTERWAVE_TIMEOUT``).
+- ``refresh_if_needed`` refreshes when less than ``FLUTTERWAVE_TOKEN_MARGIN`` remains; with
+  Flutterwave not configured it answers ``disabled`` and touches nothing.
+
+What it deliberately does not do: retry a failed token call (the job runs every minute and the
+margin leaves two more runs before expiry), or keep the token in memory between calls (the
+table is the one copy, so every process sees the same token).
+"""
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from types import TracebackType
+from typing import Protocol, Self
+
+import httpx
+import psycopg
+from psycopg import sql
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt
+
+from ledger.clock import Clock, system_clock
+from ledger.config import Settings
+from ledger.errors import ConfigError, ProviderError, ProviderUnavailable
+from ledger.persistence import store_config
+from ledger.providers.http import Caller, RetryPolicy, one_line, parse, read_json
+
+PROVIDER = "flutterwave"
+log = logging.getLogger("ledger.providers.flutterwave")
+
+# Serialises creating the table across processes on PostgreSQL (CREATE ... IF NOT EXISTS
+# alone can still collide on the catalog when two processes race).
+_DDL_LOCK_KEY = 0x6C65_6467_6572_0001
+
+
+class TokenOutcome(StrEnum):
+    """What ``refresh_if_needed`` did."""
+
+    REFRESHED = "refreshed"  # fetched a new token and stored it
+    FRESH = "fresh"  # the stored token has more than the margin left
+    DISABLED = "disabled"  # Flutterwave is not configured
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """A ``provider_tokens`` row (all None when there is none yet)."""
+
+    access_token: str | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+    refreshed_at: datetime | None = None
+
+    def fresh(self, now: datetime, margin: timedelta) -> bool:
+        """At least ``margin`` left before expiry."""
+        return (
+            bool(self.access_token)
+            and self.expires_at is not None
+            and self.expires_at - now >= margin
+        )
+
+
+class TokenStore(Protocol):
+    def peek(self, provider: str) -> StoredToken:
+        """The row as it is, without locking."""
+        ...
+
+    def under_lock(
+        self, provider: str, update: Callable[[StoredToken], StoredToken | None]
+    ) -> tuple[StoredToken, bool]:
+        """Lock the row (creating it if missing), call ``update`` with it and store what it
+        returns; None keeps the row. Returns the row after and whether it was updated. If
+        ``update`` raises, nothing is stored."""
+        ...
+
+
+# SQL, {table} being provider_tokens (schema-qualified on PostgreSQL).
+_PG_CREATE = (
+    "CREATE TABLE IF NOT EXISTS {table} (provider TEXT PRIMARY KEY, access_token TEXT, "
+    "expires_at TIMESTAMPTZ, refreshed_at TIMESTAMPTZ)"
+)
+_SQLITE_CREATE = (
+    "CREATE TABLE IF NOT EXISTS provider_tokens (provider TEXT PRIMARY KEY, access_token TEXT, "
+    "expires_at TEXT, refreshed_at TEXT)"
+)  # ISO 8601 UTC text: SQLite has no timestamp type
+_PG_INSERT = "INSERT INTO {table} (provider) VALUES (%s) ON CONFLICT (provider) DO NOTHING"
+_SQLITE_INSERT = "INSERT OR IGNORE INTO provider_tokens (provider) VALUES (?)"
+_PG_SELECT = "SELECT access_token, expires_at, refreshed_at FROM {table} WHERE provider = %s"
+_SQLITE_SELECT = _PG_SELECT.replace("{table}", "provider_tokens").replace("%s", "?")
+_PG_UPDATE = (
+    "UPDATE {table} SET access_token = %s, expires_at = %s, refreshed_at = %s WHERE provider = %s"
+)
+_SQLITE_UPDATE = _PG_UPDATE.replace("{table}", "provider_tokens").replace("%s", "?")
+
+
+class PostgresTokenStore:
+    """``provider_tokens`` in a PostgreSQL schema; the row lock is ``SELECT ... FOR UPDATE``
+    (the row is inserted first when missing, so there is always a row to lock)."""
+
+    def __init__(self, conninfo: str, schema: str, *, lock_timeout: timedelta) -> None:
+        self._conninfo = conninfo
+        self._schema = sql.Identifier(schema)
+        self._table = sql.Identifier(schema, "provider_tokens")
+        self._lock_timeout = sql.Literal(f"{int(lock_timeout.total_seconds() * 1000)}ms")
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"PostgresTokenStore(table={self._table.as_string()})"
+
+    def _sql(self, template: str) -> sql.Composed:
+        return sql.SQL(template).format(table=self._table)
+
+    @contextmanager
+    def _connect(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+        try:
+            conn = psycopg.connect(self._conninfo, connect_timeout=5, autocommit=True)
+        except psycopg.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
+            raise ConfigError(f"database unreachable for provider tokens: {reason}") from None
+        with conn:
+            if not self._ready:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema))
+                    conn.execute(self._sql(_PG_CREATE))
+                self._ready = True
+            yield conn
+
+    def peek(self, provider: str) -> StoredToken:
+        with self._connect() as conn:
+            return _row(conn.execute(self._sql(_PG_SELECT), (provider,)).fetchone())
+
+    def under_lock(
+        self, provider: str, update: Callable[[StoredToken], StoredToken | None]
+    ) -> tuple[StoredToken, bool]:
+        with self._connect() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(self._lock_timeout))
+                    conn.execute(self._sql(_PG_INSERT), (provider,))
+                    locked = self._sql(_PG_SELECT + " FOR UPDATE")
+                    current = _row(conn.execute(locked, (provider,)).fetchone())
+                    new = update(current)
+                    if new is None:
+                        return current, False
+                    row = (new.access_token, new.expires_at, new.refreshed_at, provider)
+                    conn.execute(self._sql(_PG_UPDATE), row)
+                    return new, True
+            except psycopg.errors.LockNotAvailable:
+                raise ProviderUnavailable(
+                    f"{provider} token: another process kept the token row locked; try again"
+                ) from None
+
+
+class SqliteTokenStore:
+    """``provider_tokens`` in the SQLite file; the lock is ``BEGIN IMMEDIATE`` (the database's
+    write lock: ledger writes wait while a refresh is in flight, at most one token call)."""
+
+    def __init__(self, path: str, *, busy_timeout: timedelta) -> None:
+        self._path = path
+        self._busy_timeout = busy_timeout.total_seconds()
+        self._ready = False
+
+    def __repr__(self) -> str:
+        return f"SqliteTokenStore(path={self._path!r})"
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        connect = sqlite3.connect(self._path, timeout=self._busy_timeout, isolation_level=None)
+        with closing(connect) as conn:
+            if not self._ready:
+                conn.execute(_SQLITE_CREATE)
+                self._ready = True
+            yield conn
+
+    def peek(self, provider: str) -> StoredToken:
+        with self._connect() as conn:
+            return _row(conn.execute(_SQLITE_SELECT, (provider,)).fetchone())
+
+    def under_lock(
+        self, provider: str, update: Callable[[StoredToken], StoredToken | None]
+    ) -> tuple[StoredToken, bool]:
+        with self._connect() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                raise ProviderUnavailable(
+                    f"{provider} token: the database stayed locked by another writer; try again"
+                ) from None
+            try:
+                conn.execute(_SQLITE_INSERT, (provider,))
+                current = _row(conn.execute(_SQLITE_SELECT, (provider,)).fetchone())
+                new = update(current)
+                if new is not None:
+                    expires_at, refreshed_at = _iso(new.expires_at), _iso(new.refreshed_at)
+                    conn.execute(
+                        _SQLITE_UPDATE, (new.access_token, expires_at, refreshed_at, provider)
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return (current, False) if new is None else (new, True)
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.astimezone(UTC).isoformat()
+
+
+def _instant(value: object) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _row(row: tuple[object, ...] | None) -> StoredToken:
+    if row is None:
+        return StoredToken()
+    token, expires_at, refreshed_at = row
+    return StoredToken(
+        access_token=token if isinstance(token, str) else None,
+        expires_at=_instant(expires_at),
+        refreshed_at=_instant(refreshed_at),
+    )
+
+
+class _TokenAnswer(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    access_token: str = Field(min_length=1)
+    expires_in: StrictInt = Field(gt=0)
+
+
+class FlutterwaveTokenManager:
+    """Keeps one valid Flutterwave access token in ``provider_tokens`` for all processes."""
+
+    def __init__(
+        self,
+        *,
+        store: TokenStore,
+        client_id: str | None,
+        client_secret: SecretStr | str | None,
+        token_url: str | None,
+        margin: timedelta = timedelta(seconds=120),
+        timeout: float = 5.0,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._secret = SecretStr(client_secret) if isinstance(client_secret, str) else client_secret
+        self.client_id = (client_id or "").strip() or None
+        self.token_url = (token_url or "").strip() or None
+        self.margin = margin
+        self.timeout = timeout
+        self._store = store
+        self._clock = clock
+        self._owns_client = client is None
+        self._client = client or httpx.Client(transport=transport, timeout=timeout)
+        self._caller = Caller(self._client, PROVIDER, RetryPolicy(max_retries=0), log)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock = system_clock,
+    ) -> "FlutterwaveTokenManager":
+        """A manager on the ledger's database (``LEDGER_DATABASE_URL``) configured by the
+        ``FLUTTERWAVE_*`` settings. Connects to nothing until used."""
+        config = store_config(settings.database_url, schema=settings.postgres_schema)
+        # A refresher holds the lock for one token call; waiting twice that is plenty.
+        wait = settings.flutterwave_timeout * 2 + timedelta(seconds=5)
+        store: TokenStore
+        if config.kind == "postgres":
+            assert config.conninfo is not None
+            store = PostgresTokenStore(config.conninfo, config.schema, lock_timeout=wait)
+        else:
+            assert config.sqlite_path is not None
+            store = SqliteTokenStore(config.sqlite_path, busy_timeout=wait)
+        return cls(
+            store=store,
+            client_id=settings.flutterwave_client_id,
+            client_secret=settings.flutterwave_client_secret,
+            token_url=settings.flutterwave_token_url,
+            margin=settings.flutterwave_token_margin,
+            timeout=settings.flutterwave_timeout.total_seconds(),
+            client=client,
+            transport=transport,
+            clock=clock,
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether client id, client secret and token URL are all set."""
+        secret = self._secret.get_secret_value().strip() if self._secret else ""
+        return bool(self.client_id and secret and self.token_url)
+
+    def __repr__(self) -> str:
+        return (
+            f"FlutterwaveTokenManager(token_url={self.token_url!r}, "
+            f"client_id={self.client_id!r}, store={self._store!r})"
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def refresh_if_needed(self, now: datetime | None = None) -> TokenOutcome:
+        """Fetch and store a new token when less than the margin remains (single flight).
+
+        ``now`` defaults to the wall clock; pass wall time, not simulated business time: the
+        token's lifetime is real. Raises ``ProviderError`` (``ProviderUnavailable`` when a
+        retry may help) if Flutterwave refuses or fails; the stored token is then kept."""
+        if not self.enabled:
+            return TokenOutcome.DISABLED
+        return self._ensure(now)[0]
+
+    def current_token(self, now: datetime | None = None) -> str:
+        """A token with at least the margin left, refreshing it first if needed.
+        ``ConfigError`` when Flutterwave is not configured."""
+        if not self.enabled:
+            raise ConfigError(
+                "Flutterwave is not configured: set FLUTTERWAVE_CLIENT_ID, "
+                "FLUTTERWAVE_CLIENT_SECRET and FLUTTERWAVE_TOKEN_URL"
+            )
+        token = self._ensure(now)[1].access_token
+        assert token is not None
+        return token
+
+    def _ensure(self, now: datetime | None) -> tuple[TokenOutcome, StoredToken]:
+        def at() -> datetime:
+            return now if now is not None else self._clock()
+
+        stored = self._store.peek(PROVIDER)
+        if stored.fresh(at(), self.margin):
+            return TokenOutcome.FRESH, stored
+
+        def update(locked: StoredToken) -> StoredToken | None:
+            if locked.fresh(at(), self.margin):  # another process refreshed while we waited
+                return None
+            return self._fetch(at())
+
+        row, refreshed = self._store.under_lock(PROVIDER, update)
+        if not refreshed:
+            return TokenOutcome.FRESH, row
+        log.info(
+            "provider=%s token=refreshed expires_at=%s",
+            PROVIDER,
+            row.expires_at.isoformat() if row.expires_at else "none",
+        )
+        return TokenOutcome.REFRESHED, row
+
+    def _fetch(self, at: datetime) -> StoredToken:
+        """One client-credentials call. ``at`` (taken before the call) starts the lifetime,
+        so the stored expiry is never later than the real one."""
+        assert self.token_url is not None
+        assert self.client_id is not None
+        assert self._secret is not None
+        secret = self._secret.get_secret_value()
+        request = self._client.build_request(
+            "POST",
+            self.token_url,
+            data={
+                "client_id": self.client_id,
+                "client_secret": secret,
+                "grant_type": "client_credentials",
+            },
+            headers={"Accept": "application/json"},
+            timeout=self.timeout,
+        )
+        path = httpx.URL(self.token_url).path
+        response = self._caller.send(request, call="token", path=path)
+        what = "the token request"
+        if response.status_code >= 400:
+            raise ProviderError(
+                f"flutterwave refused {what} (HTTP {response.status_code}): "
+                f"{_oauth_message(response, secret)}"
+            )
+        answer = parse(
+            _TokenAnswer,
+            read_json(response, provider=PROVIDER, what=what),
+            provider=PROVIDER,
+            what=what,
+        )
+        return StoredToken(
+            access_token=answer.access_token,
+            expires_at=at + timedelta(seconds=answer.expires_in),
+            refreshed_at=at,
+        )
+
+
+def _oauth_message(response: httpx.Response, secret: str) -> str:
+    """An OAuth2 error answer's ``error_description`` (or ``error``), safe for one line."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return "no message"
+    if not isinstance(payload, dict):
+        return "no message"
+    text = payload.get("error_description") or payload.get("error") or payload.get("message")
+    if not isinstance(text, str) or not text.strip():
+        return "no message"
+    return one_line(text.replace(secret, "***"))
+
+
+__all__ = [
+    "FlutterwaveTokenManager",
+    "PostgresTokenStore",
+    "SqliteTokenStore",
+    "StoredToken",
+    "TokenOutcome",
+    "TokenStore",
+]
