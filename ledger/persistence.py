@@ -25,6 +25,7 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from ledger.errors import ConfigError
 
@@ -79,12 +80,15 @@ class OneTripRecorder(PostgresApplicationRecorder):
         params: list[Any] = []
         for e in stored_events:
             params += (e.originator_id, e.originator_version, e.topic, e.state)
-        with self.datastore.get_connection() as conn, psycopg.ClientCursor(conn) as curs:
+        with (
+            self.datastore.get_connection() as conn,
+            psycopg.ClientCursor(conn, row_factory=tuple_row) as curs,
+        ):
             try:
                 curs.execute(query, params)
                 while curs.description is None and curs.nextset():
                     pass  # to the INSERT's result
-                notification_ids = [row["notification_id"] for row in curs.fetchall()]
+                notification_ids = [row[0] for row in curs.fetchall()]
             except psycopg.Error:
                 if conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):  # if broken, the pool drops it
