@@ -21,6 +21,7 @@ personal data (emails pass through to the provider only).
 """
 
 import sqlite3
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from copy import deepcopy
@@ -150,7 +151,8 @@ class Ledger(Application[UUID]):
         self.fee_bps = check_fee_bps(self.settings.platform_fee_bps)
         self._cache: OrderedDict[UUID, LedgerAggregate] = OrderedDict()
         self._cache_size = self.settings.aggregate_cache_size
-        self._used_cache = False
+        self._cache_lock = threading.Lock()  # commands may run in several threads at once
+        self._local = threading.local()  # per-thread: did this decision use the cache?
         super().__init__(env)
 
     @classmethod
@@ -215,10 +217,10 @@ class Ledger(Application[UUID]):
 
     def _get(self, cls: type[A], aggregate_id: UUID, *, fresh: bool = False) -> A:
         """Load an aggregate; a copy from the cache unless ``fresh``. Raises ``NotFound``."""
-        if not fresh and aggregate_id in self._cache:
+        cached = None if fresh else self._cached(aggregate_id)
+        if cached is not None:
             self._used_cache = True
-            self._cache.move_to_end(aggregate_id)
-            aggregate = _copy(self._cache[aggregate_id])
+            aggregate = _copy(cached)
         else:
             try:
                 aggregate = self.repository.get(aggregate_id)
@@ -235,17 +237,34 @@ class Ledger(Application[UUID]):
         except NotFound:
             return None
 
+    @property
+    def _used_cache(self) -> bool:
+        return bool(getattr(self._local, "used_cache", False))
+
+    @_used_cache.setter
+    def _used_cache(self, value: bool) -> None:
+        self._local.used_cache = value
+
+    def _cached(self, aggregate_id: UUID) -> LedgerAggregate | None:
+        with self._cache_lock:
+            aggregate = self._cache.get(aggregate_id)
+            if aggregate is not None:
+                self._cache.move_to_end(aggregate_id)
+            return aggregate
+
     def _remember(self, aggregate: LedgerAggregate) -> None:
         if self._cache_size <= 0:
             return
-        self._cache[aggregate.id] = aggregate
-        self._cache.move_to_end(aggregate.id)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[aggregate.id] = aggregate
+            self._cache.move_to_end(aggregate.id)
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
 
     def _forget(self, *aggregate_ids: UUID) -> None:
-        for aggregate_id in aggregate_ids:
-            self._cache.pop(aggregate_id, None)
+        with self._cache_lock:
+            for aggregate_id in aggregate_ids:
+                self._cache.pop(aggregate_id, None)
 
     def _run(self, decide: Callable[[bool], tuple[list[LedgerAggregate], Result]]) -> Result:
         """Decide (on cached state first), save what changed, retry on conflict.
@@ -860,6 +879,14 @@ class Ledger(Application[UUID]):
     def get_wallet(self, external_id: str, currency: str = "NGN") -> Wallet:
         check_currency(currency)
         return self._get(Wallet, ids.wallet_id(ids.user_id(external_id), currency), fresh=True)
+
+    def wallet_id_if_open(self, user_id: UUID, currency: str) -> UUID:
+        """The id of ``user_id``'s wallet in ``currency``; ``NotFound`` when it is not open
+        yet. (Wallets are never closed, so a cached answer is a true one.)"""
+        wid = ids.wallet_id(user_id, check_currency(currency))
+        if self._find(Wallet, wid) is None:
+            raise NotFound(f"user {user_id} has no {currency} wallet yet")
+        return wid
 
     def find_request_transaction(self, request_id: UUID) -> Transaction | None:
         return self._find(Transaction, ids.transaction_id(request_id), fresh=True)

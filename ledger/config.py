@@ -19,9 +19,10 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from ledger.domain.fees import MAX_FEE_BPS
+from ledger.domain.money import CURRENCIES
 from ledger.errors import ConfigError
 
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
         timedelta(hours=72), validation_alias="LEDGER_PAYMENT_GIVE_UP_AFTER"
     )
     timezone: str = Field("UTC", validation_alias="LEDGER_TIMEZONE")
+    wallet_currencies: Annotated[tuple[str, ...], NoDecode] = Field(
+        ("NGN",), validation_alias="LEDGER_WALLET_CURRENCIES"
+    )
+    job_batch_size: int = Field(500, ge=1, le=100_000, validation_alias="LEDGER_JOB_BATCH_SIZE")
     aggregate_cache_size: int = Field(
         10_000, ge=0, le=10_000_000, validation_alias="LEDGER_AGGREGATE_CACHE_SIZE"
     )
@@ -106,6 +111,23 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
+    @field_validator("wallet_currencies", mode="before")
+    @classmethod
+    def _split_currencies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("wallet_currencies")
+    @classmethod
+    def _check_currencies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("name at least one currency, e.g. NGN or NGN,GHS")
+        for currency in value:
+            if currency not in CURRENCIES:
+                raise ValueError(f"unsupported currency {currency!r}")
+        return value
+
     @field_validator("postgres_schema")
     @classmethod
     def _check_schema(cls, value: str) -> str:
@@ -143,6 +165,8 @@ def load_settings(**overrides: Any) -> Settings:
     ``overrides`` take precedence over the environment (by environment-variable name)."""
     try:
         return Settings(**overrides)
+    except SettingsError as exc:  # a value the source could not even parse
+        raise ConfigError(f"invalid settings: {str(exc).splitlines()[0]}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "settings"

@@ -66,7 +66,7 @@ BAD_INPUT: list[tuple[str, tuple[str, ...], str]] = [
     ("complete unpaid request", ("requests", "complete", "{pending_request}"), "IN_PROGRESS"),
     ("decline completed request", ("requests", "decline", "{released_request}"), "COMPLETED"),
     ("payment for a paid request", ("payments", "record", "{paid_request}", "--reference", "r2"),
-     "PENDING"),
+     "already has a payment"),
     ("second payment for a request", ("payments", "record", "{pending_request}",
                                       "--reference", "other"), "already has a payment"),
     ("malformed reference", ("payments", "record", "{pending_request}", "--reference", "a b"),
