@@ -11,7 +11,7 @@ What it deliberately does not do: pooling (one connection per engine), or ORMs.
 
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -25,6 +25,7 @@ from ledger.persistence import StoreConfig
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 _NAMED = re.compile(r"%\((\w+)\)s")
+_SQLITE_CHUNK = 500  # values per IN (...) list, well under SQLite's variable limit
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -94,6 +95,61 @@ class ReadDB:
                 query, [{k: _sqlite_value(v) for k, v in r.items()} for r in rows]
             )
 
+    def select_where_in(
+        self, table: str, columns: Sequence[str], key: str, values: Collection[Any]
+    ) -> list[dict[str, Any]]:
+        """``columns`` of every row of ``table`` whose ``key`` is one of ``values``: one query
+        on PostgreSQL (``= ANY(%s)``), chunks of ``IN (...)`` on SQLite."""
+        wanted = list(values)
+        if not wanted:
+            return []
+        names = ", ".join(columns)
+        if self._pg is not None:
+            query = f"SELECT {names} FROM {table} WHERE {key} = ANY(%s)"
+            return self._pg.execute(query.encode(), [wanted]).fetchall()
+        rows: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), _SQLITE_CHUNK):
+            chunk = [_sqlite_value(v) for v in wanted[start : start + _SQLITE_CHUNK]]
+            marks = ", ".join("?" * len(chunk))
+            query = f"SELECT {names} FROM {table} WHERE {key} IN ({marks})"
+            rows.extend(dict(row) for row in self._sqlite.execute(query, chunk))
+        return rows
+
+    def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        """Insert ``rows`` (values in ``columns`` order) in one go: ``COPY`` on PostgreSQL,
+        ``executemany`` on SQLite. A duplicate key fails the caller's transaction."""
+        names = ", ".join(columns)
+        if self._pg is not None:
+            statement = f"COPY {table} ({names}) FROM STDIN"
+            with self._pg.cursor() as cur, cur.copy(statement.encode()) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" * len(columns))
+        self._sqlite.executemany(
+            f"INSERT INTO {table} ({names}) VALUES ({marks})",
+            ([_sqlite_value(v) for v in row] for row in rows),
+        )
+
+    def update_rows(
+        self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """``UPDATE table SET columns... WHERE key = ...`` for each row, given as the values of
+        ``columns`` followed by the key, in one ``executemany`` (pipelined on PostgreSQL)."""
+        if not rows:
+            return
+        assignments = ", ".join(f"{name} = %s" for name in columns)
+        statement = f"UPDATE {table} SET {assignments} WHERE {key} = %s"
+        if self._pg is not None:
+            with self._pg.cursor() as cur:
+                cur.executemany(statement.encode(), rows)
+            return
+        self._sqlite.executemany(
+            statement.replace("%s", "?"), ([_sqlite_value(v) for v in row] for row in rows)
+        )
+
     def fetchall(self, statement: str, params: Params = None) -> list[dict[str, Any]]:
         query, args = self._translate(statement, params)
         if self._pg is not None:
@@ -118,6 +174,14 @@ class ReadDB:
             self._sqlite.execute("ROLLBACK")
             raise
         self._sqlite.execute("COMMIT")
+
+    def log_head(self, events_table: str = "ledger_events") -> int:
+        """The event log's last notification id (0 when empty or not created yet)."""
+        if not self.table_exists(events_table):
+            return 0
+        column = "notification_id" if self._pg is not None else "rowid"
+        row = self.fetchone(f"SELECT MAX({column}) AS head FROM {events_table}")
+        return int(row["head"]) if row and row["head"] is not None else 0
 
     def table_exists(self, name: str) -> bool:
         if self._pg is not None:

@@ -29,6 +29,14 @@ R = TypeVar("R")
 OPERATOR_ENV = "LEDGER_OPERATOR"
 
 
+def build_provider(settings: Settings) -> PaymentProvider | None:
+    """The configured payment provider: a ``PaystackClient`` when ``PAYSTACK_SECRET_KEY`` is
+    set, else None. The caller closes it. Building it connects to nothing."""
+    if settings.paystack_secret_key is None:
+        return None
+    return PaystackClient.from_settings(settings)
+
+
 def build_ledger(settings: Settings, *, provider: PaymentProvider | None = None) -> Ledger:
     """The composition root: a ``Ledger`` on the configured store. The caller closes it
     with ``close_ledger`` (which closes its provider too).
@@ -153,6 +161,7 @@ __all__ = [
     "UuidParam",
     "app_context",
     "build_ledger",
+    "build_provider",
     "close_ledger",
     "default_operator",
     "pass_ledger",

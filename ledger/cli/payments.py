@@ -1,4 +1,4 @@
-"""``ledger payments``: record a payment the host initialised with Paystack, and show one.
+"""``ledger payments``: initiate a Paystack payment, record one the host initialised, show one.
 
 A request has at most one payment transaction; its reference (Paystack's) is unique across
 the ledger, so ``payments show --reference REF`` finds it without a read table.
@@ -30,6 +30,36 @@ def record(ledger: Ledger, request_id: UUID, reference: str, fmt: Format) -> Non
     held once verified (webhook, the hourly job, or `ledger admin mark-paid`)."""
     result = ledger.record_payment(request_id, reference)
     emit_result(result, fmt, table_line=f"{result.message} (transaction {result.id})")
+
+
+@payments.command("initiate")
+@click.argument("request_id", type=UuidParam("request id"))
+@click.option("--email", required=True, help="The fan's email, passed to Paystack only.")
+@click.option("--callback-url", default=None, help="Where Paystack sends the fan afterwards.")
+@format_option
+@pass_ledger
+def initiate(
+    ledger: Ledger, request_id: UUID, email: str, callback_url: str | None, fmt: Format
+) -> None:
+    """Initialise a Paystack payment for REQUEST_ID and record it; prints the reference and
+    the authorization_url to send the fan to. Nothing is recorded if Paystack refuses."""
+    result = ledger.initiate_payment(request_id, email=email, callback_url=callback_url)
+    data = dict(result.data or {})
+    if fmt == "table":
+        click.echo(f"reference          {data.get('reference')}")
+        click.echo(f"authorization_url  {data.get('authorization_url')}")
+        click.echo(f"transaction        {result.id}")
+        return
+    emit_record(
+        {
+            "changed": result.changed,
+            "transaction_id": str(result.id),
+            "reference": str(data.get("reference")),
+            "authorization_url": str(data.get("authorization_url")),
+            "access_code": str(data.get("access_code")),
+        },
+        fmt,
+    )
 
 
 @payments.command("show")

@@ -1,0 +1,192 @@
+"""``ledger jobs run | list | status``: the job runner and what it did.
+
+``run`` is the long-running runner (every job once at start-up, then on schedule, until
+SIGTERM/SIGINT, exit 0); ``run --once`` runs every job now in a sensible order and exits 1 if
+any failed; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of the invocation.
+"""
+
+import logging
+import signal
+import threading
+from datetime import datetime
+from types import FrameType
+from typing import Any
+
+import click
+
+from jobs.metrics import Metrics
+from jobs.registry import BY_NAME, JOBS
+from jobs.runner import JobRunner, business_clock, next_runs, recent_runs
+from ledger.cli.context import app_context, build_provider
+from ledger.cli.output import Format, emit_rows, format_option
+from ledger.clock import parse_instant, system_clock
+from ledger.config import Settings
+from ledger.errors import InvalidInput
+from ledger.persistence import store_config
+from ledger.providers.flutterwave import FlutterwaveTokenManager
+from ledger.views import View
+from projections.db import ReadDB
+
+
+@click.group(name="jobs")
+def jobs() -> None:
+    """The scheduled jobs: verify missed payments, time out requests, release escrow,
+    create wallets, refresh the Flutterwave token."""
+
+
+def _figures(settings: Settings) -> dict[str, Any]:
+    """What the metrics gauges show, read from the read tables at scrape time."""
+    db = ReadDB(store_config(settings.database_url, schema=settings.postgres_schema))
+    try:
+        held = {
+            row["currency"]: int(row["held"])
+            for row in db.fetchall(
+                "SELECT currency, CAST(SUM(amount) AS BIGINT) AS held FROM wallet_transactions "
+                "WHERE isInEscrow = true AND escrowStatus = 'PENDING' GROUP BY currency"
+            )
+        }
+        oldest = db.fetchone(
+            "SELECT MIN(createdAt) AS oldest FROM wallet_transactions "
+            "WHERE status = 'PENDING' AND escrowStatus = 'PENDING'"
+        )
+        age = 0.0
+        if oldest and oldest["oldest"] is not None:
+            value = oldest["oldest"]
+            then = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+            age = max((system_clock() - then).total_seconds(), 0.0)
+        head = db.log_head()
+        lag = {
+            row["name"]: head - int(row["position"])
+            for row in db.fetchall("SELECT name, position FROM projection_tracking")
+        }
+        return {"held": held, "oldest_pending_age": age, "lag": lag}
+    finally:
+        db.close()
+
+
+@jobs.command("run")
+@click.option("--once", is_flag=True, help="Run every job (or --job) now, then exit.")
+@click.option(
+    "--job",
+    "names",
+    multiple=True,
+    type=click.Choice([spec.name for spec in JOBS]),
+    help="Run only this job (repeatable). Implies --once.",
+)
+@click.option("--now", "now_text", help="Business time of this invocation (ISO 8601 with offset).")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics on 127.0.0.1:PORT.",
+)
+def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: int | None) -> None:
+    """Run the jobs: on schedule until SIGTERM/SIGINT (exit 0), or with --once / --job now
+    (exit 1 if any run failed)."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = app_context().settings()
+    now = parse_instant(now_text) if now_text else None
+    clock = business_clock(now)
+    provider = build_provider(settings)
+    tokens = FlutterwaveTokenManager.from_settings(settings)
+    metrics = Metrics(lambda: _figures(settings)) if metrics_port else None
+    runner = JobRunner(settings, clock=clock, provider=provider, tokens=tokens, metrics=metrics)
+    try:
+        if metrics is not None and metrics_port is not None:
+            metrics.serve(metrics_port)
+        if once or names:
+            records = runner.run_once(list(names) or None)
+            failed = [r.job for r in records if r.status == "failed"]
+            if failed:
+                raise click.exceptions.Exit(1)
+            return
+        stop = runner.stop
+
+        def handle(_signum: int, _frame: FrameType | None) -> None:
+            stop.set()
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, handle)
+        runner.run_forever()
+    finally:
+        runner.close()
+        tokens.close()
+        close = getattr(provider, "close", None)
+        if close is not None:
+            close()
+
+
+@jobs.command("list")
+@format_option
+def list_jobs(fmt: Format) -> None:
+    """The jobs, their schedules (cron, in LEDGER_TIMEZONE) and next run times."""
+    settings = app_context().settings()
+    rows: list[View] = [
+        {
+            "job": spec.name,
+            "cron": spec.cron,
+            "when": spec.when,
+            "timezone": settings.timezone,
+            "next_run": when.isoformat(),
+        }
+        for spec, when in next_runs(settings)
+    ]
+    emit_rows(rows, ["job", "cron", "when", "timezone", "next_run"], fmt)
+
+
+@jobs.command("status")
+@click.option("--job", "job", type=click.Choice(list(BY_NAME)), help="Only this job.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@format_option
+def status(job: str | None, limit: int, fmt: Format) -> None:
+    """The latest runs (newest first): outcome, times and counts."""
+    settings = app_context().settings()
+    db = ReadDB(store_config(settings.database_url, schema=settings.postgres_schema))
+    try:
+        if not db.table_exists("job_runs"):
+            raise InvalidInput("no job has run yet on this store (no job_runs table)")
+        rows = recent_runs(db, job=job, limit=limit)
+    finally:
+        db.close()
+    views: list[View] = [
+        {
+            "job": str(r["job"]),
+            "status": str(r["status"]),
+            "started": _iso(r["startedat"]),
+            "duration_ms": _int(r["durationms"]),
+            "business_time": _iso(r["businesstime"]),
+            "processed": _int(r["processed"]),
+            "succeeded": _int(r["succeeded"]),
+            "failed": _int(r["failed"]),
+            "skipped": _int(r["skipped"]),
+            "detail": None if r["detail"] is None else str(r["detail"]),
+            "run_id": str(r["id"]),
+        }
+        for r in rows
+    ]
+    columns = [
+        "job",
+        "status",
+        "started",
+        "duration_ms",
+        "business_time",
+        "processed",
+        "succeeded",
+        "failed",
+        "skipped",
+        "detail",
+    ]
+    emit_rows(views, [*columns, "run_id"] if fmt != "table" else columns, fmt)
+
+
+def _int(value: object) -> int:
+    return int(str(value))
+
+
+def _iso(value: object) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+__all__ = ["jobs"]

@@ -1,0 +1,85 @@
+"""The four scheduled jobs, their schedules, and the order ``--once`` runs them in.
+
+Schedules fire when the original NestJS cron expressions fire, in ``LEDGER_TIMEZONE``:
+
+| job | cron | when |
+|---|---|---|
+| refresh_flutterwave_token | ``* * * * *`` | every minute, at second 0 |
+| check_pending_payments | ``0 * * * *`` | every hour, at minute 0 |
+| release_escrow_payments | ``0 */2 * * *`` | minute 0 of every even hour |
+| create_wallets | ``0 10 * * *`` | every day at 10:00 |
+
+``schedule`` has no "every even hour", so that job gets twelve daily entries (00:00, 02:00,
+... 22:00). ``schedule`` does not run missed jobs (``run_pending`` runs what is due now): the
+runner runs every job once at start-up instead.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import schedule
+
+from jobs.base import JobContext, JobCounts
+from jobs.check_pending_payments import check_pending_payments
+from jobs.create_wallets import create_wallets
+from jobs.refresh_flutterwave_token import refresh_flutterwave_token
+from jobs.release_escrow_payments import release_escrow_payments
+
+JobFunction = Callable[[JobContext], JobCounts]
+Install = Callable[[schedule.Scheduler, str, Callable[[], None]], list[schedule.Job]]
+
+
+def _every_minute(s: schedule.Scheduler, tz: str, fire: Callable[[], None]) -> list[schedule.Job]:
+    return [s.every().minute.at(":00", tz).do(fire)]
+
+
+def _hourly(s: schedule.Scheduler, tz: str, fire: Callable[[], None]) -> list[schedule.Job]:
+    return [s.every().hour.at(":00", tz).do(fire)]
+
+
+def _even_hours(s: schedule.Scheduler, tz: str, fire: Callable[[], None]) -> list[schedule.Job]:
+    return [s.every().day.at(f"{hour:02d}:00", tz).do(fire) for hour in range(0, 24, 2)]
+
+
+def _daily_at_ten(s: schedule.Scheduler, tz: str, fire: Callable[[], None]) -> list[schedule.Job]:
+    return [s.every().day.at("10:00", tz).do(fire)]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    run: JobFunction
+    cron: str
+    when: str
+    install: Install
+
+
+# In the order ``--once`` runs them: a fresh token first; payments verified and requests timed
+# out; wallets opened; then releases (which need the wallets).
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        "refresh_flutterwave_token",
+        refresh_flutterwave_token,
+        "* * * * *",
+        "every minute at :00",
+        _every_minute,
+    ),
+    JobSpec(
+        "check_pending_payments",
+        check_pending_payments,
+        "0 * * * *",
+        "every hour at minute 0",
+        _hourly,
+    ),
+    JobSpec("create_wallets", create_wallets, "0 10 * * *", "every day at 10:00", _daily_at_ten),
+    JobSpec(
+        "release_escrow_payments",
+        release_escrow_payments,
+        "0 */2 * * *",
+        "every even hour at minute 0",
+        _even_hours,
+    ),
+)
+BY_NAME = {spec.name: spec for spec in JOBS}
+
+__all__ = ["BY_NAME", "JOBS", "JobFunction", "JobSpec"]
