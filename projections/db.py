@@ -175,8 +175,11 @@ class ReadDB:
             raise
         self._sqlite.execute("COMMIT")
 
-    def log_head(self, events_table: str = "ledger_events") -> int:
-        """The event log's last notification id (0 when empty or not created yet)."""
+    def log_head(self, events_table: str | None = None) -> int:
+        """The event log's last notification id (0 when empty or not created yet). The table
+        is eventsourcing's: ``ledger_events`` on PostgreSQL, ``stored_events`` on SQLite."""
+        if events_table is None:
+            events_table = "ledger_events" if self._pg is not None else "stored_events"
         if not self.table_exists(events_table):
             return 0
         column = "notification_id" if self._pg is not None else "rowid"
