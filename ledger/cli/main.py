@@ -14,7 +14,6 @@ from typing import Any
 import click
 
 from ledger.cli.admin import admin
-from ledger.cli.demo import demo
 from ledger.cli.errors import run_guarded
 from ledger.cli.payments import payments
 from ledger.cli.requests import requests
@@ -72,7 +71,6 @@ cli.add_command(requests)
 cli.add_command(payments)
 cli.add_command(wallets)
 cli.add_command(admin)
-cli.add_command(demo)
 cli.add_command(simulator)
 
 

@@ -4,6 +4,7 @@ operator, help on every level and the demo. Failures: ``test_cli_errors``; the i
 script in a real process: ``test_cli_script``.
 """
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -228,15 +229,21 @@ def test_ledger_alone_prints_help(sqlite_store: Store) -> None:
 # -- the demo ---------------------------------------------------------------------------
 
 
-def test_demo_runs_and_exits_0_on_a_temp_sqlite_file(sqlite_store: Store) -> None:
+def test_demo_runs_every_fate_end_to_end_and_exits_0(sqlite_store: Store) -> None:
     result = sqlite_store.ok("demo")
-    assert "NGN 5,000.00" in result.stdout
-    for status in ("COMPLETED", "DECLINED", "RELEASED", "REFUNDED"):
+    assert "Summary report" in result.stdout
+    for status in ("COMPLETED", "DECLINED", "RELEASED", "IN_PROGRESS", "amount_mismatch"):
         assert status in result.stdout
-    summary = sqlite_store.json("demo")  # a second run on the same store adds requests
-    fates = {r["fate"]: r for r in summary["requests"]}
-    assert fates["paid, completed, released"]["escrow_status"] == "RELEASED"
-    assert fates["declined before payment"]["decline_reason"] == "celebrity_declined"
-    assert fates["paid, then declined: refunded"]["escrow_status"] == "REFUNDED"
-    assert fates["payment failed"]["decline_reason"] == "payment_failed"
-    assert summary["wallet"]["balance"] == 1_000_000
+    report = json.loads(sqlite_store.run("demo", "--format", "json").stdout)
+    fates: dict[str, list[dict[str, Any]]] = {}
+    for row in report["requests"]:
+        fates.setdefault(row["fate"], []).append(row)
+    assert len(report["requests"]) == 20
+    assert {r["escrow"] for r in fates["paid, webhook received"]} == {"RELEASED", "PENDING"}
+    assert {r["escrow"] for r in fates["paid, webhook missed"]} == {"RELEASED", "PENDING"}
+    assert {r["decline_reason"] for r in fates["payment failed"]} == {"payment_failed"}
+    assert {r["decline_reason"] for r in fates["payment abandoned"]} == {"payment_failed"}
+    assert {r["decline_reason"] for r in fates["never paid"]} == {"request_timed_out"}
+    assert {r["review"] for r in fates["paid the wrong amount"]} == {"amount_mismatch"}
+    assert {r["request_status"] for r in fates["provider outage in first sweep"]} == {"IN_PROGRESS"}
+    assert {r["decline_reason"] for r in fates["stuck at the provider"]} == {"request_timed_out"}

@@ -80,7 +80,7 @@ def test_installed_demo_runs_like_make_demo(tmp_path: Path) -> None:
     proc = run_script(tmp_path, "demo", LEDGER_DATABASE_URL="sqlite:///demo-ledger.db")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
-    assert "Wallet" in proc.stdout
+    assert "Summary report" in proc.stdout
     assert (tmp_path / "demo-ledger.db").exists()
 
 
