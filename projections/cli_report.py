@@ -1,0 +1,375 @@
+"""``ledger report escrow | wallets | payments | review | summary``: the reports, for people
+(``table``) and machines (``json``, ``csv``).
+
+Each command catches the read tables up with the event log first, then runs one of the typed
+queries of ``projections.queries``, page by page. Machine formats carry amounts as integers in
+minor units, ids as strings and times as ISO 8601 with their offset (UTC); tables show amounts
+in major units (``NGN 5,000.00``), and ``csv`` starts with a header row. A bad filter (an
+unknown currency or status, a time without offset) is one ``error:`` line and exit 2, through
+the main CLI's error handling (``ledger.cli.errors``).
+
+The main CLI loads the ``report`` group through the ``ledger.cli`` entry point; this module
+never imports ``ledger.cli.main``.
+"""
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import fields
+from datetime import datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+import click
+
+from ledger.cli.context import app_context
+from ledger.cli.output import Format, emit_rows, format_option, table
+from ledger.clock import parse_instant
+from ledger.domain.money import CURRENCIES, format_major
+from ledger.errors import InvalidInput
+from ledger.views import Scalar, View, scalar
+from projections import queries
+from projections.db import ReadDB
+from projections.queries import CurrencySummary
+from projections.wiring import read_side
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+# Amount field -> the field holding its currency (for the major-unit form in tables).
+MONEY = {
+    "amount": "currency",
+    "fee": "currency",
+    "payout": "currency",
+    "balance": "currency",
+    "credited": "currency",
+    "debited": "currency",
+    "flagged_amount": "flagged_currency",
+}
+
+
+class InstantParam(click.ParamType[datetime]):
+    """An ISO 8601 time with a UTC offset (``2026-01-31T10:00:00+00:00`` or ``...Z``)."""
+
+    name = "iso8601"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value))
+        except InvalidInput as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _filters(*, status: str | None = None) -> Callable[[F], F]:
+    """The filter options shared by the reports; ``status`` is its help text, if any."""
+
+    def decorate(command: F) -> F:
+        options = [
+            click.option("--currency", help="Only this ISO 4217 currency (NGN, GHS, ...)."),
+            click.option(
+                "--since", type=InstantParam(), help="Created at or after this time (ISO 8601)."
+            ),
+            click.option(
+                "--until", type=InstantParam(), help="Created before this time (ISO 8601)."
+            ),
+            click.option("--celebrity", help="Only this celebrity (external user id)."),
+        ]
+        if status is not None:
+            options.append(click.option("--status", help=status))
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+limit_option = click.option(
+    "--limit", type=click.IntRange(min=1), help="At most this many rows (default: all)."
+)
+
+
+def _read(query: Callable[[ReadDB, datetime], T]) -> T:
+    """Catch the projections up, then run ``query(db, now)``."""
+    ctx = click.get_current_context()
+    ledger = app_context().ledger(ctx)
+    with read_side(ledger=ledger, catch_up=True) as side:
+        return query(side.db, ledger.clock())
+
+
+def _view(row: object) -> View:
+    return {f.name: scalar(getattr(row, f.name)) for f in fields(row)}  # type: ignore[arg-type]
+
+
+def _human(view: Mapping[str, Scalar]) -> View:
+    """Amounts in major units, times to the second (for tables)."""
+    out: View = {}
+    for name, value in view.items():
+        currency = view.get(MONEY.get(name, ""))
+        if isinstance(value, int) and not isinstance(value, bool) and currency in CURRENCIES:
+            out[name] = format_major(value, str(currency))
+        elif isinstance(value, str) and name.endswith("_at"):
+            out[name] = datetime.fromisoformat(value).isoformat(timespec="seconds")
+        else:
+            out[name] = value
+    return out
+
+
+def _duration(seconds: int | None) -> str | None:
+    if seconds is None:
+        return None
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    return f"{days}d {hours:02d}h {rest // 60:02d}m"
+
+
+def _emit(rows: Iterable[object], row_type: type, columns: Sequence[str], fmt: Format) -> None:
+    """Rows as a table of ``columns`` (people), or every field of ``row_type`` (machines)."""
+    views = [_view(row) for row in rows]
+    if fmt == "table":
+        people = []
+        for view in views:
+            human = _human(view)
+            if "age_seconds" in view:
+                seconds = view["age_seconds"]
+                human["age"] = _duration(seconds if isinstance(seconds, int) else None)
+            people.append(human)
+        click.echo(table(people, columns))
+    else:
+        emit_rows(views, [f.name for f in fields(row_type)], fmt)
+
+
+def _rows(
+    report: Callable[..., list[Any]], limit: int | None, *, now: bool = False, **filters: Any
+) -> list[Any]:
+    """Catch up, then walk ``report``'s pages (``now``: pass the clock's time for ages)."""
+
+    def query(db: ReadDB, at: datetime) -> list[Any]:
+        extra = {"now": at} if now else {}
+        return list(islice(queries.each(report, db, **extra, **filters), limit))
+
+    return _read(query)
+
+
+@click.group(name="report")
+def report() -> None:
+    """Reports over the read tables (caught up with the event log first).
+
+    json and csv carry amounts in minor units, ids as strings and ISO 8601 times; tables
+    show amounts in major units (NGN 5,000.00). Lists are oldest first."""
+
+
+@report.command("escrow")
+@_filters(status="Only held payments whose request has this status (IN_PROGRESS, COMPLETED).")
+@limit_option
+@format_option
+def escrow(
+    currency: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    celebrity: str | None,
+    status: str | None,
+    limit: int | None,
+    fmt: Format,
+) -> None:
+    """Money held in escrow now, payment by payment, with its age (the runbook's query:
+    isInEscrow = true AND escrowStatus = 'PENDING')."""
+    rows = _rows(
+        queries.escrow_report,
+        limit,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        status=status,
+        now=True,
+    )
+    columns = ("id", "amount", "request_status", "celebrity", "fan", "created_at", "age")
+    _emit(rows, queries.HeldPayment, columns, fmt)
+
+
+@report.command("wallets")
+@_filters()
+@limit_option
+@format_option
+def wallets(
+    currency: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    celebrity: str | None,
+    limit: int | None,
+    fmt: Format,
+) -> None:
+    """Wallets with balance, credits and debits, and their owner (--celebrity: one owner;
+    --since/--until: when the wallet was created)."""
+    rows = _rows(
+        queries.wallets_report,
+        limit,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+    )
+    columns = ("owner", "role", "balance", "credited", "debited", "created_at", "id")
+    _emit(rows, queries.WalletRow, columns, fmt)
+
+
+@report.command("payments")
+@_filters(status="Only payments with this status (PENDING, COMPLETED, FAILED).")
+@click.option(
+    "--escrow-status", help="Only this escrow status (PENDING, RELEASED, REFUNDED, CANCELLED)."
+)
+@limit_option
+@format_option
+def payments(
+    currency: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    celebrity: str | None,
+    status: str | None,
+    escrow_status: str | None,
+    limit: int | None,
+    fmt: Format,
+) -> None:
+    """Payment transactions (wallet_transactions), with their status and escrow status."""
+    rows = _rows(
+        queries.payments_report,
+        limit,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        status=status,
+        escrow_status=escrow_status,
+    )
+    columns = (
+        "id",
+        "amount",
+        "status",
+        "escrow_status",
+        "fee",
+        "celebrity",
+        "fan",
+        "created_at",
+    )
+    _emit(rows, queries.PaymentRow, columns, fmt)
+
+
+@report.command("review")
+@_filters(status="Only flagged payments with this status (PENDING, FAILED).")
+@limit_option
+@format_option
+def review(
+    currency: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    celebrity: str | None,
+    status: str | None,
+    limit: int | None,
+    fmt: Format,
+) -> None:
+    """Flagged payments waiting for an operator (`ledger admin refund | resolve`)."""
+    rows = _rows(
+        queries.review_report,
+        limit,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        status=status,
+    )
+    columns = (
+        "id",
+        "flag_reason",
+        "status",
+        "amount",
+        "flagged_amount",
+        "celebrity",
+        "fan",
+        "created_at",
+    )
+    _emit(rows, queries.ReviewItem, columns, fmt)
+
+
+# -- summary -------------------------------------------------------------------------------
+
+_MONEY_FIGURES = ("verified", "held", "released", "platform_fees", "refunded", "in_review_amount")
+
+
+def summary_view(s: CurrencySummary) -> dict[str, Any]:
+    """One currency's summary in the machine format (counts by status as objects)."""
+    return {
+        "currency": s.currency,
+        **{name: getattr(s, name) for name in _MONEY_FIGURES},
+        "in_review_count": s.in_review_count,
+        "payments_by_status": dict(s.payments_by_status),
+        "escrow_by_status": dict(s.escrow_by_status),
+        "requests_by_status": dict(s.requests_by_status),
+        "oldest_held_at": scalar(s.oldest_held_at),
+        "oldest_held_age_seconds": s.oldest_held_age_seconds,
+    }
+
+
+def _flat(view: Mapping[str, Any]) -> View:
+    """A summary view with its counts flattened (``payments_completed``, ...) for CSV."""
+    out: View = {}
+    for name, value in view.items():
+        if isinstance(value, Mapping):
+            prefix = name.removesuffix("_by_status")
+            out.update({f"{prefix}_{k.lower()}": v for k, v in value.items()})
+        else:
+            out[name] = value
+    return out
+
+
+def _summary_table(summaries: Sequence[CurrencySummary]) -> str:
+    """One column per currency, one line per figure."""
+    flats = [_flat(summary_view(s)) for s in summaries]
+    figures = [name for name in flats[0] if name != "currency"] if flats else []
+    lines: list[View] = []
+    for name in figures:
+        label = "oldest_held_age" if name == "oldest_held_age_seconds" else name
+        line: View = {"figure": label}
+        for s, flat in zip(summaries, flats, strict=True):
+            value = flat[name]
+            if name in _MONEY_FIGURES and isinstance(value, int):
+                line[s.currency] = format_major(value, s.currency)
+            elif name == "oldest_held_age_seconds":
+                line[s.currency] = _duration(value if isinstance(value, int) else None)
+            else:
+                line[s.currency] = value
+        lines.append(line)
+    return table(lines, ["figure", *(s.currency for s in summaries)])
+
+
+@report.command("summary")
+@_filters()
+@format_option
+def summary(
+    currency: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    celebrity: str | None,
+    fmt: Format,
+) -> None:
+    """Per currency: money verified, held, released, refunded, platform fees and in review;
+    payments by status and escrow status; requests by status; the oldest held payment's age."""
+    summaries = _read(
+        lambda db, now: queries.summary(
+            db, now=now, currency=currency, since=since, until=until, celebrity=celebrity
+        )
+    )
+    if fmt == "json":
+        click.echo(json.dumps([summary_view(s) for s in summaries], indent=2))
+    elif fmt == "csv":
+        flats = [_flat(summary_view(s)) for s in summaries]
+        emit_rows(flats, list(flats[0]) if flats else ["currency"], "csv")
+    elif summaries:
+        click.echo(_summary_table(summaries))
+    else:
+        click.echo("no payments or requests yet")
+
+
+__all__ = ["report", "summary_view"]
