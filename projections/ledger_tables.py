@@ -51,13 +51,17 @@ TABLES = {
         (
             Index("status_created", "status, createdAt"),
             Index("celebrity", "celebrityId, status"),
+            Index("currency_status", "currency, status, createdAt"),  # summary
         ),
     ),
     "wallets": Table(
         "id TEXT PRIMARY KEY, userId TEXT NOT NULL, currency TEXT NOT NULL, "
         "balance BIGINT NOT NULL, credited BIGINT NOT NULL, debited BIGINT NOT NULL, "
         "createdAt TIMESTAMPTZ NOT NULL, updatedAt TIMESTAMPTZ NOT NULL",
-        (Index("user_currency", "userId, currency", unique=True),),
+        (
+            Index("user_currency", "userId, currency", unique=True),
+            Index("created", "createdAt, id"),  # wallets report pages
+        ),
     ),
     "wallet_transactions": Table(
         "id TEXT PRIMARY KEY, walletId TEXT NOT NULL, requestId TEXT NOT NULL, "
@@ -71,13 +75,17 @@ TABLES = {
         "refundedAt TIMESTAMPTZ, refundedAmount BIGINT, refundReference TEXT, "
         "refundConfirmed BOOLEAN NOT NULL, version BIGINT NOT NULL",
         (
-            Index("escrow", "isInEscrow, escrowStatus"),
+            # The runbook query uses the prefix; createdAt, id give held payments in age order.
+            Index("escrow", "isInEscrow, escrowStatus, createdAt, id"),
             Index("pending", "status, escrowStatus, createdAt"),
             Index("request", "requestId"),
             Index("reference", "reference"),
-            Index("review", "needsReview"),
+            Index("review", "needsReview, createdAt, id"),
             Index("celebrity", "celebrityId, createdAt"),
             Index("currency_created", "currency, createdAt"),
+            Index("created", "createdAt, id"),  # report pages (keyset on createdAt, id)
+            # Covers the summary's GROUP BY (an index-only scan, no table reads).
+            Index("summary", "currency, status, escrowStatus, createdAt, amount, fee"),
         ),
     ),
     "ledger_entries": Table(
