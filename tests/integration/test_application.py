@@ -903,3 +903,30 @@ def test_two_instances_complete_and_register_without_duplicate_events(
     b.complete_request(request_id)
     no_op(a, a.complete_request, request_id)
     assert names(a, request_id).count("RequestCompleted") == 1
+
+
+def test_a_webhook_reading_either_side_of_another_confirmation_is_already_done(
+    make_ledger: Callable[..., Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a torn read (transaction before the other save, request after it) was
+    reported as 'request is IN_PROGRESS, not awaiting payment' instead of a no-op."""
+    a, b = make_ledger(), make_ledger()
+    with_users(b)
+    _, txn_id = pending_payment(b)  # a has nothing cached
+    load = a.repository.get
+    interleaved: list[Result] = []
+
+    def load_then_let_b_confirm(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        aggregate = load(aggregate_id, *args, **kwargs)
+        if aggregate_id == txn_id and not interleaved:
+            interleaved.append(b.confirm_payment(txn_id, amount=PRICE, currency="NGN"))
+        return aggregate
+
+    monkeypatch.setattr(a.repository, "get", load_then_let_b_confirm)
+    before = head(a)
+    result = a.confirm_payment(txn_id, amount=PRICE, currency="NGN")
+    assert result.changed is False
+    assert interleaved[0].changed is True
+    assert head(a) == before + 2, "only b's PaymentVerified and RequestPaid were written"
+    assert "nothing to do" in result.message
+    assert names(a, txn_id).count("PaymentVerified") == 1
