@@ -17,6 +17,7 @@ from typing import Any
 from ledger.application import Ledger, Result
 from ledger.config import Settings
 from ledger.errors import DomainError, LedgerError, NotFound
+from ledger.locks import PaymentBusy
 from ledger.providers.port import PaymentProvider
 from projections.db import ReadDB
 from projections.engine import ProjectionEngine
@@ -96,8 +97,9 @@ def run_item(
     the others: our own errors are caught here (anything else is a bug and propagates)."""
     try:
         result = run()
-    except (DomainError, NotFound) as exc:
-        # The read table was behind: the aggregate says there is nothing (more) to do.
+    except (DomainError, NotFound, PaymentBusy) as exc:
+        # The read table was behind (the aggregate says there is nothing more to do), or
+        # another command holds the payment (a refund in flight): the next run sees to it.
         counts.skip()
         log.info(kv(event="item_skipped", job=job, item=item, action=action, reason=exc))
         return

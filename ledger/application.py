@@ -28,11 +28,13 @@ from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import Enum
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import EnvType
 
 from ledger.clock import Clock, system_clock
@@ -53,6 +55,7 @@ from ledger.domain.transaction import (
 from ledger.domain.user import Role, User, check_role
 from ledger.domain.wallet import Wallet
 from ledger.errors import ConfigError, DomainError, InvalidInput, LedgerError, NotFound
+from ledger.locks import LocalLocks, PaymentLocks, PostgresLocks
 from ledger.persistence import prepare_store, store_config
 from ledger.providers.port import Outcome, PaymentProvider, Verification
 
@@ -154,6 +157,15 @@ class Ledger(Application[UUID]):
         self._cache_lock = threading.Lock()  # commands may run in several threads at once
         self._local = threading.local()  # per-thread: did this decision use the cache?
         super().__init__(env)
+        self._locks = self._construct_locks()
+
+    def _construct_locks(self) -> PaymentLocks:
+        timeout = self.settings.payment_lock_timeout.total_seconds()
+        datastore = getattr(self.recorder, "datastore", None)
+        if isinstance(datastore, PostgresDatastore):
+            return PostgresLocks(datastore.get_connection, timeout)
+        scope = self.env.get("SQLITE_DBNAME") or f"ledger-{id(self)}"
+        return LocalLocks(str(Path(scope).resolve()) if scope != ":memory:" else scope, timeout)
 
     @classmethod
     def from_settings(
@@ -406,7 +418,8 @@ class Ledger(Application[UUID]):
                 return [], Result(False, f"request {request_id} is already completed", request_id)
             return [request], Result(True, f"completed request {request_id}", request_id)
 
-        return self._run(decide)
+        with self._locks.hold(ids.transaction_id(request_id)):
+            return self._run(decide)
 
     def decline_request(
         self,
@@ -440,7 +453,8 @@ class Ledger(Application[UUID]):
                 return [], Result(False, f"request {request_id} is already declined", request_id)
             return changed, Result(True, f"declined request {request_id}", request_id)
 
-        return self._run(decide)
+        with self._locks.hold(ids.transaction_id(request_id)):
+            return self._run(decide)
 
     def time_out_request(self, request_id: UUID) -> Result:
         """Decline a request PENDING too long (the job checks the age): its pending payment
@@ -694,7 +708,8 @@ class Ledger(Application[UUID]):
                 txn.id,
             )
 
-        return self._run(decide)
+        with self._locks.hold(transaction_id):
+            return self._run(decide)
 
     def refund_escrow(
         self,
@@ -737,7 +752,8 @@ class Ledger(Application[UUID]):
                 True, f"refunded {Money(amount, txn.currency).format()} of {txn.id}", txn.id
             )
 
-        return self._run(decide)
+        with self._locks.hold(transaction_id):
+            return self._run(decide)
 
     def confirm_refund(self, reference: str) -> Result:
         """The provider processed the refund of the payment with ``reference``."""
@@ -826,7 +842,8 @@ class Ledger(Application[UUID]):
                 changed.append(request)
             return changed, Result(True, f"resolved {txn.id}", txn.id)
 
-        return self._run(decide)
+        with self._locks.hold(transaction_id):
+            return self._run(decide)
 
     # -- wallets ---------------------------------------------------------------------------
 

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     aggregate_cache_size: int = Field(
         10_000, ge=0, le=10_000_000, validation_alias="LEDGER_AGGREGATE_CACHE_SIZE"
     )
+    payment_lock_timeout: Duration = Field(
+        timedelta(seconds=10), validation_alias="LEDGER_PAYMENT_LOCK_TIMEOUT"
+    )
     conflict_retries: int = Field(5, ge=0, le=100, validation_alias="LEDGER_CONFLICT_RETRIES")
 
     paystack_secret_key: SecretStr | None = Field(None, validation_alias="PAYSTACK_SECRET_KEY")
