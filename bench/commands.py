@@ -10,7 +10,8 @@ What is measured, in ONE process against ONE database (a fresh schema, dropped a
   create the request (with a celebrity from a small pool registered, verified and given a
   wallet in setup, not timed), record the payment, confirm it with the exact amount, complete
   the request, release the escrow. Every command is one ``Ledger`` call with all its
-  guarantees (idempotency, optimistic concurrency, fresh reads where the design needs them).
+  guarantees (idempotency, optimistic concurrency, fresh reads where the design needs them,
+  the per-payment lock that ``complete`` and ``release`` take).
 - ``library``: eventsourcing alone with library defaults: a plain ``Application`` saving a
   trivial ``Aggregate`` (create, then one ``@event`` update), two saves per item.
 
