@@ -515,7 +515,11 @@ class Ledger(Application[UUID]):
                 )
             return [], Result(False, f"payment {reference} is already recorded", tid)
 
-        return self._create_once(new, existing, tid)
+        # Held like decline_request holds it: the two save no aggregate in common, so without
+        # the lock a decline landing between new()'s read and save left a PENDING payment on a
+        # DECLINED request, and the money, when it arrived, could be neither applied nor flagged.
+        with self._locks.hold(tid):
+            return self._create_once(new, existing, tid)
 
     def initiate_payment(
         self,
