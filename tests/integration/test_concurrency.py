@@ -335,3 +335,36 @@ def test_two_declines_at_once_refund_the_fan_once(
     attempt(lambda: a.decline_request(request_id))
     assert isinstance(provider.hook_outcome, PaymentBusy)
     assert_refunds_recorded_exactly(a, provider)
+
+
+def test_a_decline_while_a_payment_is_being_recorded_never_strands_the_payment(
+    interleaved: tuple[Ledger, Ledger, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: record_payment and decline_request save no aggregate in common; a decline
+    landing between the recording's read of the request and its save left a PENDING payment
+    on a DECLINED request, whose money could then be neither applied nor flagged."""
+    a, b, _ = interleaved
+    a.register_user("fan-1", "fan")
+    a.register_user(STAR, "celebrity", verified=True)
+    request_id = a.create_request("fan-1", STAR, PRICE, "NGN").id
+    load = a.repository.get
+    declined: list[Result | Exception] = []
+
+    def load_then_let_b_decline(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        aggregate = load(aggregate_id, *args, **kwargs)
+        if aggregate_id == request_id and not declined:
+            declined.append(attempt(lambda: b.decline_request(request_id)))
+        return aggregate
+
+    monkeypatch.setattr(a.repository, "get", load_then_let_b_decline)
+    recorded = attempt(lambda: a.record_payment(request_id, "ref-1"))
+    monkeypatch.undo()
+    request, txn = b.get_request(request_id), b.find_request_transaction(request_id)
+    if request.status.value == "DECLINED":
+        assert txn is None or txn.status.value == "FAILED", "a payment stranded on a decline"
+    else:
+        assert isinstance(declined[0], PaymentBusy)
+        assert isinstance(recorded, Result)
+        assert recorded.changed is True
+        assert txn is not None
+        assert txn.status.value == "PENDING"
