@@ -4,10 +4,11 @@ Hourly at minute 0. Two sweeps, each over the read tables in pages of ``batch_si
 
 1. payments with status and escrow PENDING, not flagged, created at least
    ``LEDGER_PAYMENT_VERIFY_AFTER`` (24h) ago: ask the provider (at most ``concurrency`` calls in
-   flight) and apply DESIGN.md's outcome table through ``Ledger.apply_verification``. A payment
-   with no reference times out (``no_reference``). When the provider cannot be reached the
-   payment stays PENDING for the next run, and only after ``LEDGER_PAYMENT_GIVE_UP_AFTER`` (72h)
-   times out (``provider_unreachable``): an outage never declines a fan who paid.
+   flight, each answer applied as it arrives) and apply DESIGN.md's outcome table through
+   ``Ledger.apply_verification``. A payment with no reference times out (``no_reference``).
+   When the provider cannot be reached the payment stays PENDING for the next run, and only
+   after ``LEDGER_PAYMENT_GIVE_UP_AFTER`` (72h) times out (``provider_unreachable``): an
+   outage never declines a fan who paid.
 2. requests still PENDING after ``LEDGER_REQUEST_TIMEOUT`` (48h): declined
    (``request_timed_out``), their pending payment timed out, or a failed transaction recorded
    when there was none. A request whose payment is flagged waits for the operator (skipped).
@@ -16,6 +17,8 @@ Counting: succeeded = a command changed something; skipped = nothing to do (stil
 already done, flagged); failed = the item raised (logged; the others go on).
 """
 
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from functools import partial
 from uuid import UUID
@@ -23,72 +26,14 @@ from uuid import UUID
 from jobs.base import JobContext, JobCounts, kv, log, run_item
 from ledger.domain.transaction import TimeoutReason
 from ledger.errors import ProviderError, ProviderUnavailable
-from ledger.providers.port import Verification
+from ledger.providers.port import PaymentProvider, Verification
 from projections import queries
 
 JOB = "check_pending_payments"
 
 
-def _verify_page(ctx: JobContext, counts: JobCounts, page: list[queries.PendingPayment]) -> None:
-    ledger = ctx.ledger
-    for payment in page:
-        if not payment.reference:
-            run_item(
-                counts,
-                JOB,
-                payment.id,
-                "time_out",
-                partial(ledger.time_out_payment, payment.id, TimeoutReason.NO_REFERENCE),
-            )
-    with_ref = [p for p in page if p.reference]
-    if not with_ref:
-        return
-    answers = _verify_all(ctx, [p.reference for p in with_ref if p.reference])
-    for payment in with_ref:
-        if ctx.stop.is_set():
-            return
-        answer = answers[payment.reference or ""]
-        if isinstance(answer, Verification):
-            action = f"verify:{answer.outcome.value}"
-            run_item(
-                counts,
-                JOB,
-                payment.id,
-                action,
-                partial(ledger.apply_verification, payment.id, answer),
-            )
-        elif isinstance(answer, ProviderUnavailable):
-            run_item(
-                counts,
-                JOB,
-                payment.id,
-                "provider_unreachable",
-                partial(ledger.provider_unreachable, payment.id),
-            )
-        else:
-            counts.fail()
-            log.error(
-                kv(event="item_failed", job=JOB, item=payment.id, action="verify", error=answer)
-            )
-
-
-def _verify_all(ctx: JobContext, references: list[str]) -> dict[str, Verification | ProviderError]:
-    """Ask the provider about every reference, at most ``ctx.concurrency`` calls in flight."""
-    provider = ctx.provider
-    assert provider is not None
-    many = getattr(provider, "verify_many", None)
-    if many is not None:
-        return dict(many(references, concurrency=ctx.concurrency))
-    answers: dict[str, Verification | ProviderError] = {}
-    for reference in references:
-        try:
-            answers[reference] = provider.verify(reference)
-        except ProviderError as exc:
-            answers[reference] = exc
-    return answers
-
-
-def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> None:
+def _pending(ctx: JobContext, cutoff: datetime) -> Iterator[queries.PendingPayment]:
+    """Due payments, page by page (keyset), until there are none or ``ctx.stop`` is set."""
     after: UUID | None = None
     while not ctx.stop.is_set():
         page = queries.list_pending_payments(
@@ -96,8 +41,79 @@ def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> Non
         )
         if not page:
             return
-        _verify_page(ctx, counts, page)
+        yield from page
         after = page[-1].id
+
+
+def _ask(provider: PaymentProvider, reference: str) -> Verification | ProviderError:
+    try:
+        return provider.verify(reference)
+    except ProviderError as exc:
+        return exc
+
+
+def _apply(
+    ctx: JobContext, counts: JobCounts, payment: queries.PendingPayment, answer: object
+) -> None:
+    ledger = ctx.ledger
+    if isinstance(answer, Verification):
+        action = f"verify:{answer.outcome.value}"
+        run_item(
+            counts, JOB, payment.id, action, partial(ledger.apply_verification, payment.id, answer)
+        )
+    elif isinstance(answer, ProviderUnavailable):
+        run_item(
+            counts,
+            JOB,
+            payment.id,
+            "provider_unreachable",
+            partial(ledger.provider_unreachable, payment.id),
+        )
+    else:
+        counts.fail()
+        log.error(kv(event="item_failed", job=JOB, item=payment.id, action="verify", error=answer))
+
+
+def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> None:
+    """Verify every due payment, applying each answer as it arrives.
+
+    The provider is asked from ``ctx.concurrency`` worker threads while this thread applies
+    the answers already in (one writer), so the sweep takes about as long as the provider
+    calls alone rather than calls plus writes. At most ``window`` payments are in flight,
+    so memory does not grow with the backlog. On stop, calls not yet started are cancelled
+    and answers not yet applied are dropped (asking is read-only: the next run asks again)."""
+    provider = ctx.provider
+    assert provider is not None
+    window = max(ctx.concurrency * 4, 16)
+    pool = ThreadPoolExecutor(max_workers=ctx.concurrency, thread_name_prefix="verify")
+    in_flight: dict[Future[Verification | ProviderError], queries.PendingPayment] = {}
+
+    def apply_done(block: bool) -> None:
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=None if block else 0)
+        for future in done:
+            payment = in_flight.pop(future)
+            if not ctx.stop.is_set():
+                _apply(ctx, counts, payment, future.result())
+
+    try:
+        for payment in _pending(ctx, cutoff):
+            if ctx.stop.is_set():
+                break
+            if not payment.reference:
+                run_item(
+                    counts,
+                    JOB,
+                    payment.id,
+                    "time_out",
+                    partial(ctx.ledger.time_out_payment, payment.id, TimeoutReason.NO_REFERENCE),
+                )
+                continue
+            in_flight[pool.submit(_ask, provider, payment.reference)] = payment
+            apply_done(block=len(in_flight) >= window)
+        while in_flight and not ctx.stop.is_set():
+            apply_done(block=True)
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _sweep_requests(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> None:
