@@ -31,8 +31,8 @@ from ledger.clock import FixedClock, parse_instant
 from ledger.config import Settings, load_settings
 from ledger.domain.money import format_major
 from ledger.providers.paystack import PaystackClient
-from ledger.providers.webhooks import verify_signature
 from ledger.simulator.paystack import PaystackSimulator, sign, webhook_body
+from ledger.webhooks import WebhookOutcome, build_webhooks
 from projections import queries
 from projections.wiring import read_side
 
@@ -71,10 +71,12 @@ class Demo:
         self.client = PaystackClient.from_settings(settings)
         self.ledger = Ledger.from_settings(settings, clock=self.clock, provider=self.client)
         self.runner = JobRunner(settings, clock=self.clock, provider=self.client)
+        self.webhooks = build_webhooks(settings, self.ledger)
         self.entries: list[Entry] = []
         self.runs: list[tuple[str, RunRecord]] = []
 
     def close(self) -> None:
+        self.webhooks.store.close()
         self.runner.close()
         self.ledger.close()
         self.client.close()
@@ -118,24 +120,17 @@ class Demo:
         self.say(f"{START}  created {n} requests; fans sent to Paystack checkout for most")
 
     def deliver_webhooks(self) -> None:
-        """Paystack's charge.success for the first fate: signed, checked, then applied."""
+        """Paystack's charge.success for the first fate: signed by the simulator, then
+        checked, applied and recorded by the handler behind POST /webhooks/paystack."""
         delivered = 0
         for entry in self.entries:
             if entry.fate != "paid, webhook received" or entry.reference is None:
                 continue
-            raw = json.dumps(webhook_body(self.sim.state, "charge.success", entry.reference))
-            body = raw.encode()
-            if not verify_signature(body, sign(body, SECRET), SECRET):
-                raise click.ClickException("webhook signature check failed")
-            data = json.loads(raw)["data"]
-            tid = self.ledger.find_transaction_id(entry.reference)
-            self.ledger.confirm_payment(
-                tid,
-                amount=int(data["amount"]),
-                currency=str(data["currency"]),
-                provider_status=str(data["status"]),
-                provider_transaction_id=str(data["id"]),
-            )
+            body = webhook_body(self.sim.state, "charge.success", entry.reference)
+            raw = json.dumps(body, separators=(",", ":")).encode()
+            delivery = self.webhooks.handle(raw, sign(raw, SECRET), source_ip=None)
+            if delivery.outcome is not WebhookOutcome.APPLIED:
+                raise click.ClickException(f"webhook not applied: {delivery.outcome.value}")
             delivered += 1
         self.say(f"{self.clock().isoformat()}  {delivered} charge.success webhooks received")
 

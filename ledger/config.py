@@ -6,6 +6,7 @@ Every setting is named by its environment variable. A bad or missing one raises
 Durations accept seconds (``3600``), ``90s``, ``30m``, ``24h``, ``3d`` or ISO 8601 (``PT24H``).
 """
 
+import ipaddress
 import re
 from datetime import timedelta
 from typing import Annotated, Any
@@ -98,6 +99,14 @@ class Settings(BaseSettings):
         timedelta(seconds=5), validation_alias="FLUTTERWAVE_TIMEOUT"
     )
 
+    # The HTTP API (`ledger serve`): bearer tokens, comma-separated (secret), the optional
+    # source-address allowlist of the Paystack webhook, and /readyz's projection-lag limit.
+    api_tokens: SecretStr | None = Field(None, validation_alias="LEDGER_API_TOKENS")
+    webhook_allowed_ips: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias="LEDGER_WEBHOOK_ALLOWED_IPS"
+    )
+    ready_max_lag: int = Field(10_000, ge=0, validation_alias="LEDGER_READY_MAX_LAG")
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -129,6 +138,34 @@ class Settings(BaseSettings):
         for currency in value:
             if currency not in CURRENCIES:
                 raise ValueError(f"unsupported currency {currency!r}")
+        return value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _check_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        for part in value.get_secret_value().split(","):
+            token = part.strip()
+            if len(token) < 16 or any(c.isspace() or not c.isprintable() for c in token):
+                raise ValueError("each token needs at least 16 printable characters, no spaces")
+        return value
+
+    @field_validator("webhook_allowed_ips", mode="before")
+    @classmethod
+    def _split_networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("webhook_allowed_ips")
+    @classmethod
+    def _check_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or network: {network!r}") from None
         return value
 
     @field_validator("postgres_schema")

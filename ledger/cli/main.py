@@ -17,9 +17,11 @@ from ledger.cli.admin import admin
 from ledger.cli.errors import run_guarded
 from ledger.cli.payments import payments
 from ledger.cli.requests import requests
+from ledger.cli.serve import serve
 from ledger.cli.simulator import simulator
 from ledger.cli.users import users
 from ledger.cli.wallets import wallets
+from ledger.cli.webhooks import webhooks
 
 
 class LedgerGroup(click.Group):
@@ -72,6 +74,8 @@ cli.add_command(payments)
 cli.add_command(wallets)
 cli.add_command(admin)
 cli.add_command(simulator)
+cli.add_command(webhooks)
+cli.add_command(serve)
 
 
 def _add_plugin_commands(group: click.Group) -> None:

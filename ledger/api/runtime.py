@@ -1,0 +1,138 @@
+"""What the API's routes share: settings, the ledger, the webhook handler, the stores.
+
+``Runtime`` is built with the app and connects to nothing; the services are built on first
+use (thread-safe), so ``/healthz`` answers and the OpenAPI spec can be generated without a
+database, and a database that is down at start-up is a 503 on the requests that need it
+(retried on the next request), not a crashed server. ``close()`` releases everything the
+runtime built (the app's lifespan calls it at shutdown); a ledger passed in is the caller's.
+
+Plugins (the ``ledger.api`` entry points) receive the runtime: they add routes that call
+``runtime.services()`` and readiness checks with ``add_readiness_check``.
+"""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from ledger.api.auth import Authenticator
+from ledger.api.idempotency import IdempotencyStore
+from ledger.application import Ledger
+from ledger.cli.context import build_ledger, close_ledger
+from ledger.config import Settings, load_settings
+from ledger.webhooks import PaystackWebhooks, build_webhooks
+
+
+@dataclass
+class Services:
+    settings: Settings
+    ledger: Ledger
+    webhooks: PaystackWebhooks
+    idempotency: IdempotencyStore
+
+
+@dataclass(frozen=True)
+class Check:
+    """One readiness check's verdict; ``detail`` is for people (no secrets)."""
+
+    ok: bool
+    detail: str
+
+
+ReadinessCheck = Callable[[Services], Check]
+
+
+@dataclass
+class Metrics:
+    """The API's Prometheus metrics, in a registry of their own."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "ledger_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "ledger_http_request_duration_seconds",
+            "HTTP request duration by route template",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
+        )
+        self.webhooks = Counter(
+            "ledger_webhook_deliveries",
+            "Paystack webhook deliveries by outcome",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+
+class Runtime:
+    """Settings and lazily built services for one app (one per worker process)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        ledger: Ledger | None = None,
+    ) -> None:
+        self._settings = settings
+        self._given_ledger = ledger
+        self._services: Services | None = None
+        self._auth: Authenticator | None = None
+        self._lock = threading.Lock()
+        self.metrics = Metrics()
+        self.readiness: list[tuple[str, ReadinessCheck]] = []
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    def auth(self) -> Authenticator:
+        if self._auth is None:
+            self._auth = Authenticator(self.settings().api_tokens)
+        return self._auth
+
+    def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
+        """``/readyz`` also asks ``check`` (named ``name`` in its answer)."""
+        self.readiness.append((name, check))
+
+    def services(self) -> Services:
+        """The services, built on first use; raises ``ConfigError`` (503) if they cannot be."""
+        services = self._services
+        if services is not None:
+            return services
+        with self._lock:
+            if self._services is None:
+                self._services = self._build()
+            return self._services
+
+    def _build(self) -> Services:
+        settings = self.settings()
+        ledger = self._given_ledger or build_ledger(settings)  # the one composition root
+        try:
+            webhooks = build_webhooks(settings, ledger, clock=ledger.wall_clock)
+            idempotency = IdempotencyStore.from_settings(settings, clock=ledger.wall_clock)
+        except BaseException:
+            if self._given_ledger is None:
+                close_ledger(ledger)
+            raise
+        return Services(settings, ledger, webhooks, idempotency)
+
+    def close(self) -> None:
+        with self._lock:
+            services, self._services = self._services, None
+        if services is None:
+            return
+        services.webhooks.store.close()
+        services.idempotency.close()
+        if self._given_ledger is None:
+            close_ledger(services.ledger)
+
+
+__all__ = ["Check", "Metrics", "ReadinessCheck", "Runtime", "Services"]

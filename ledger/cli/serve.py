@@ -1,0 +1,113 @@
+"""``ledger serve``: the HTTP API and Paystack's webhooks, served by uvicorn.
+
+Settings are checked before the server starts (a bad one is one ``error:`` line, exit 2).
+SIGTERM or SIGINT shut it down gracefully: it stops accepting connections, lets requests in
+flight finish (at most ``--graceful-timeout`` seconds), closes the ledger and exits 0. Logs are
+one line per event on stderr, the access log included (``ledger.api.access``: method, path,
+status, duration; never headers, so no token or signature). With ``--workers N`` each worker
+process builds its own app from the environment: use PostgreSQL then (SQLite serialises
+writers), and note that ``/metrics`` describes the worker that answered the scrape.
+"""
+
+import logging
+import logging.config
+from typing import Any
+
+import click
+
+from ledger.cli.context import app_context
+
+log = logging.getLogger("ledger.api")
+
+LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+
+
+def log_config(level: str) -> dict[str, Any]:
+    """uvicorn's ``log_config``: every logger to stderr, one line per record."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"line": {"format": LOG_FORMAT}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "line",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level.upper()},
+        "loggers": {
+            "uvicorn": {"level": level.upper()},
+            "uvicorn.access": {"level": "WARNING"},  # ours is ledger.api.access
+        },
+    }
+
+
+@click.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Processes."
+)
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    metavar="ADDRS",
+    help="Proxies trusted for X-Forwarded-For (comma-separated; default: uvicorn's, "
+    "127.0.0.1). The webhook allowlist then sees the original client address.",
+)
+@click.option(
+    "--graceful-timeout",
+    type=click.IntRange(1, 3600),
+    default=30,
+    show_default=True,
+    help="Seconds requests in flight get to finish after SIGTERM.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve(
+    host: str,
+    port: int,
+    workers: int,
+    forwarded_allow_ips: str | None,
+    graceful_timeout: int,
+    log_level: str,
+) -> None:
+    """Serve the HTTP API (commands, queries, reports) and POST /webhooks/paystack.
+
+    Authentication: LEDGER_API_TOKENS (bearer tokens); webhooks by Paystack's signature
+    (PAYSTACK_SECRET_KEY). /healthz, /readyz and /metrics are open. See docs/api.md."""
+    import uvicorn
+
+    settings = app_context().settings()  # fail fast on a bad setting
+    logging.config.dictConfig(log_config(log_level))
+    if settings.api_tokens is None:
+        log.warning("event=api_unconfigured detail=no LEDGER_API_TOKENS: the API answers 503")
+    if settings.paystack_secret_key is None:
+        log.warning("event=webhooks_unconfigured detail=no PAYSTACK_SECRET_KEY: webhooks get 401")
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        log.warning("event=sqlite_workers detail=several workers on SQLite serialise writes")
+    options: dict[str, Any] = {}
+    if forwarded_allow_ips is not None:
+        options["forwarded_allow_ips"] = forwarded_allow_ips
+    uvicorn.run(
+        "ledger.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_config=log_config(log_level),
+        timeout_graceful_shutdown=graceful_timeout,
+        proxy_headers=True,
+        server_header=False,
+        **options,
+    )
+    log.info("event=server_stopped")
+
+
+__all__ = ["log_config", "serve"]

@@ -1,0 +1,404 @@
+"""The read side of the HTTP API, registered as a ``ledger.api`` plugin (``register``).
+
+    GET /reports/escrow | wallets | payments | review   the queries of ``ledger report``
+    GET /reports/summary                                per-currency figures
+    GET /audit/{aggregate_id}/history?as_of=ISO8601     an aggregate's events and state
+
+plus a ``projections`` readiness check for ``/readyz`` (the read tables are at most
+``LEDGER_READY_MAX_LAG`` events behind the log; 0 turns the check off) and a
+``ledger_projection_lag_events`` gauge for ``/metrics``.
+
+Like ``ledger report``, each report first catches the read tables up with the event log, then
+runs one typed query of ``projections.queries``. Lists are pages, oldest first: ``limit`` rows
+(at most 1,000) and ``next_cursor`` to pass as ``after`` for the next page (null on the last),
+a keyset cursor, so a page costs the same at any depth. Rows carry the machine format of the
+CLI's json (minor units, ids as strings, ISO 8601 times). ``ledger`` never imports this module:
+the app factory loads it through the entry point.
+"""
+
+import base64
+import binascii
+from collections.abc import Callable, Iterable
+from dataclasses import fields
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar, get_type_hints
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, FastAPI, Query
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from pydantic import AwareDatetime, BaseModel, create_model
+
+from ledger.api.deps import Svc, require_token
+from ledger.api.errors import QUERY_ERRORS
+from ledger.api.runtime import Check, Runtime, Services
+from ledger.application import Ledger
+from ledger.errors import InvalidInput
+from ledger.persistence import store_config
+from ledger.views import Scalar, scalar
+from projections import queries
+from projections.audit_history import history
+from projections.cli_report import summary_view
+from projections.db import ReadDB
+from projections.wiring import default_projectors, read_side
+
+T = TypeVar("T")
+MAX_PAGE = 1000
+
+# -- response models, derived from the query rows (one source of truth) -----------------------
+
+_SCALARS: dict[Any, Any] = {UUID: str, datetime: str, int: int, bool: bool, str: str}
+
+
+def _model_of(row_type: type) -> type[BaseModel]:
+    hints = get_type_hints(row_type)
+    spec: dict[str, Any] = {}
+    for f in fields(row_type):
+        hint = hints[f.name]
+        optional = type(None) in getattr(hint, "__args__", ())
+        base = next(a for a in getattr(hint, "__args__", (hint,)) if a is not type(None))
+        python = _SCALARS[base]
+        spec[f.name] = (python | None, ...) if optional else (python, ...)
+    return create_model(row_type.__name__ + "View", **spec)
+
+
+def _page_of(item: type[BaseModel]) -> type[BaseModel]:
+    return create_model(
+        item.__name__.removesuffix("View") + "Page",
+        items=(list[item], ...),  # type: ignore[valid-type]
+        next_cursor=(str | None, ...),
+    )
+
+
+HeldPaymentView = _model_of(queries.HeldPayment)
+WalletRowView = _model_of(queries.WalletRow)
+PaymentRowView = _model_of(queries.PaymentRow)
+ReviewItemView = _model_of(queries.ReviewItem)
+
+
+class CurrencySummaryView(BaseModel):
+    currency: str
+    verified: int
+    held: int
+    released: int
+    platform_fees: int
+    refunded: int
+    in_review_amount: int
+    in_review_count: int
+    payments_by_status: dict[str, int]
+    escrow_by_status: dict[str, int]
+    requests_by_status: dict[str, int]
+    oldest_held_at: str | None
+    oldest_held_age_seconds: int | None
+
+
+class Summary(BaseModel):
+    currencies: list[CurrencySummaryView]
+
+
+class HistoryEntry(BaseModel):
+    version: int
+    event: str
+    timestamp: str
+    recorded_at: str | None
+    operator: str | None
+    reason: str | None
+    note: str | None
+    fields: dict[str, str | int | bool | None]
+
+
+class AuditHistory(BaseModel):
+    id: str
+    type: str
+    as_of: str | None
+    events: list[HistoryEntry]
+    state: dict[str, str | int | bool | None] | None
+
+
+# -- cursors and filters ----------------------------------------------------------------------
+
+
+def encode_cursor(cursor: queries.Cursor) -> str:
+    at, key = cursor
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|{key}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str | None) -> queries.Cursor | None:
+    if text is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
+        at, key = raw.split("|", 1)
+        when = datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("naive")
+        return when, UUID(key)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("malformed cursor: pass next_cursor of the previous page") from None
+
+
+Currency = Annotated[
+    Literal["NGN", "GHS", "ZAR", "KES", "USD"] | None, Query(description="ISO 4217 code.")
+]
+Since = Annotated[AwareDatetime | None, Query(description="Created at or after (ISO 8601).")]
+Until = Annotated[AwareDatetime | None, Query(description="Created before (ISO 8601).")]
+Celebrity = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$",
+        description="A celebrity's user id.",
+    ),
+]
+PaymentStatus = Literal["PENDING", "COMPLETED", "FAILED"]
+RequestStatus = Literal["PENDING", "IN_PROGRESS", "COMPLETED", "DECLINED"]
+EscrowStatus = Literal["PENDING", "RELEASED", "REFUNDED", "CANCELLED"]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page.")]
+After = Annotated[
+    str | None, Query(max_length=200, description="next_cursor of the previous page.")
+]
+
+
+def _read(ledger: Ledger, query: Callable[[ReadDB, datetime], T]) -> T:
+    """Catch the read tables up, then run ``query(db, now)``."""
+    with read_side(ledger=ledger, catch_up=True) as side:
+        return query(side.db, ledger.clock())
+
+
+def _row(row: object) -> dict[str, Scalar]:
+    return {f.name: scalar(getattr(row, f.name)) for f in fields(row)}  # type: ignore[arg-type]
+
+
+def _page(
+    svc: Services, report: Callable[..., list[Any]], *, now: bool = False, **filters: Any
+) -> dict[str, Any]:
+    filters["after"] = decode_cursor(filters.pop("after"))
+
+    def query(db: ReadDB, at: datetime) -> list[Any]:
+        return report(db, **({"now": at} if now else {}), **filters)
+
+    rows = _read(svc.ledger, query)
+    full = len(rows) == filters["limit"]
+    return {
+        "items": [_row(r) for r in rows],
+        "next_cursor": encode_cursor(rows[-1].cursor) if full and rows else None,
+    }
+
+
+# -- routes -----------------------------------------------------------------------------------
+
+router = APIRouter(dependencies=[Depends(require_token)], tags=["reports"])
+
+
+@router.get(
+    "/reports/escrow",
+    response_model=_page_of(HeldPaymentView),
+    responses=QUERY_ERRORS,
+    summary="Money held in escrow now, payment by payment, with its age",
+)
+def escrow_report(
+    svc: Svc,
+    currency: Currency = None,
+    since: Since = None,
+    until: Until = None,
+    celebrity: Celebrity = None,
+    status: Annotated[str | None, Query(max_length=40, description="The request's status.")] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> dict[str, Any]:
+    return _page(
+        svc,
+        queries.escrow_report,
+        now=True,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        status=status,
+        limit=limit,
+        after=after,
+    )
+
+
+@router.get(
+    "/reports/wallets",
+    response_model=_page_of(WalletRowView),
+    responses=QUERY_ERRORS,
+    summary="Wallets with balance, credits and debits, and their owner",
+)
+def wallets_report(
+    svc: Svc,
+    currency: Currency = None,
+    since: Since = None,
+    until: Until = None,
+    celebrity: Celebrity = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> dict[str, Any]:
+    return _page(
+        svc,
+        queries.wallets_report,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        limit=limit,
+        after=after,
+    )
+
+
+@router.get(
+    "/reports/payments",
+    response_model=_page_of(PaymentRowView),
+    responses=QUERY_ERRORS,
+    summary="Payment transactions with their status and escrow status",
+)
+def payments_report(
+    svc: Svc,
+    currency: Currency = None,
+    since: Since = None,
+    until: Until = None,
+    celebrity: Celebrity = None,
+    status: Annotated[PaymentStatus | None, Query(description="The payment's status.")] = None,
+    escrow_status: Annotated[EscrowStatus | None, Query(description="The escrow status.")] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> dict[str, Any]:
+    return _page(
+        svc,
+        queries.payments_report,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        status=status,
+        escrow_status=escrow_status,
+        limit=limit,
+        after=after,
+    )
+
+
+@router.get(
+    "/reports/review",
+    response_model=_page_of(ReviewItemView),
+    responses=QUERY_ERRORS,
+    summary="Flagged payments waiting for an operator",
+)
+def review_report(
+    svc: Svc,
+    currency: Currency = None,
+    since: Since = None,
+    until: Until = None,
+    celebrity: Celebrity = None,
+    status: Annotated[PaymentStatus | None, Query(description="The payment's status.")] = None,
+    limit: Limit = 100,
+    after: After = None,
+) -> dict[str, Any]:
+    return _page(
+        svc,
+        queries.review_report,
+        currency=currency,
+        since=since,
+        until=until,
+        celebrity=celebrity,
+        status=status,
+        limit=limit,
+        after=after,
+    )
+
+
+@router.get(
+    "/reports/summary",
+    response_model=Summary,
+    responses=QUERY_ERRORS,
+    summary="Per currency: money verified, held, released, refunded, fees, in review",
+)
+def summary_report(
+    svc: Svc,
+    currency: Currency = None,
+    since: Since = None,
+    until: Until = None,
+    celebrity: Celebrity = None,
+) -> dict[str, Any]:
+    summaries = _read(
+        svc.ledger,
+        lambda db, now: queries.summary(
+            db, now=now, currency=currency, since=since, until=until, celebrity=celebrity
+        ),
+    )
+    return {"currencies": [summary_view(s) for s in summaries]}
+
+
+@router.get(
+    "/audit/{aggregate_id}/history",
+    tags=["audit"],
+    response_model=AuditHistory,
+    responses=QUERY_ERRORS,
+    summary="Every event of an aggregate and its state as of a business time",
+)
+def audit_history(
+    aggregate_id: UUID,
+    svc: Svc,
+    as_of: Annotated[
+        AwareDatetime | None, Query(description="Business time (ISO 8601); default now.")
+    ] = None,
+) -> dict[str, Any]:
+    return history(svc.ledger, aggregate_id, as_of).view()
+
+
+# -- readiness and metrics --------------------------------------------------------------------
+
+
+def projection_lag(ledger: Ledger) -> dict[str, int]:
+    """Events each projector is behind the head of the log (read from its tracking row)."""
+    head = int(ledger.recorder.max_notification_id() or 0)
+    s = ledger.settings
+    db = ReadDB(store_config(s.database_url, schema=s.postgres_schema))
+    try:
+        positions: dict[str, int] = {}
+        if db.table_exists("projection_tracking"):
+            for row in db.fetchall("SELECT name, position FROM projection_tracking"):
+                positions[str(row["name"])] = int(row["position"])
+    finally:
+        db.close()
+    return {p.name: max(head - positions.get(p.name, 0), 0) for p in default_projectors()}
+
+
+def readiness(services: Services) -> Check:
+    limit = services.settings.ready_max_lag
+    lag = projection_lag(services.ledger)
+    worst = max(lag.values(), default=0)
+    detail = ", ".join(f"{name} {events} behind" for name, events in sorted(lag.items()))
+    if limit and worst > limit:
+        return Check(False, f"lag over {limit} events: {detail}")
+    return Check(True, f"ok ({detail})" if detail else "ok")
+
+
+class _LagCollector(Collector):
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        try:
+            lag = projection_lag(self._runtime.services().ledger)
+        except Exception:  # a scrape must never fail the API
+            return
+        gauge = GaugeMetricFamily(
+            "ledger_projection_lag_events",
+            "Events not yet in the read tables",
+            labels=["projector"],
+        )
+        for name, events in sorted(lag.items()):
+            gauge.add_metric([name], events)
+        yield gauge
+
+
+def register(app: FastAPI, runtime: Runtime) -> None:
+    """The ``ledger.api`` entry point: the routes, the readiness check and the gauge."""
+    app.include_router(router)
+    runtime.add_readiness_check("projections", readiness)
+    runtime.metrics.registry.register(_LagCollector(runtime))
+
+
+__all__ = ["decode_cursor", "encode_cursor", "projection_lag", "register"]
