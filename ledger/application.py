@@ -56,7 +56,7 @@ from ledger.domain.user import Role, User, check_role
 from ledger.domain.wallet import Wallet
 from ledger.errors import ConfigError, DomainError, InvalidInput, LedgerError, NotFound
 from ledger.locks import LocalLocks, PaymentLocks, PostgresLocks
-from ledger.persistence import prepare_store, store_config
+from ledger.persistence import prepare_store, schema_lock, store_config
 from ledger.providers.port import Outcome, PaymentProvider, Verification
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -185,9 +185,14 @@ class Ledger(Application[UUID]):
         )
         prepare_store(config, settings.database_url)
         try:
-            return cls(
-                config.env, settings=settings, clock=clock, wall_clock=wall_clock, provider=provider
-            )
+            with schema_lock(config):  # replicas starting together create tables one by one
+                return cls(
+                    config.env,
+                    settings=settings,
+                    clock=clock,
+                    wall_clock=wall_clock,
+                    provider=provider,
+                )
         except (PersistenceError, OSError, sqlite3.Error) as exc:
             # eventsourcing 9.5.6 lets sqlite3 errors on connecting escape unwrapped
             # (e.g. "file is not a database").

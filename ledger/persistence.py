@@ -14,7 +14,7 @@ a save costs one round trip instead of five.
 
 import contextlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,6 +157,26 @@ def store_config(url: str, *, schema: str = "public", pool_size: int = 5) -> Sto
     )
 
 
+SCHEMA_LOCK_KEY = 0x4C45444745520001  # "LEDGER" + 1: serialises schema creation
+
+
+@contextlib.contextmanager
+def schema_lock(config: StoreConfig) -> Iterator[None]:
+    """Hold a PostgreSQL advisory lock while the event store creates its tables, types and
+    functions: two processes doing ``CREATE OR REPLACE FUNCTION`` at once fail with "tuple
+    concurrently updated". A no-op on SQLite (its creation statements are serialised)."""
+    if config.kind != "postgres":
+        yield
+        return
+    assert config.conninfo is not None
+    with psycopg.connect(config.conninfo, connect_timeout=5, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [SCHEMA_LOCK_KEY])
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
+
+
 def prepare_store(config: StoreConfig, url_for_messages: str) -> None:
     """Check the store is reachable and create the PostgreSQL schema when missing."""
     where = redact(url_for_messages)
@@ -172,7 +192,11 @@ def prepare_store(config: StoreConfig, url_for_messages: str) -> None:
         return
     assert config.conninfo is not None
     try:
-        with psycopg.connect(config.conninfo, connect_timeout=5, autocommit=True) as conn:
+        # Another process may create the schema at the same moment: that is what we wanted.
+        with (
+            psycopg.connect(config.conninfo, connect_timeout=5, autocommit=True) as conn,
+            contextlib.suppress(psycopg.errors.UniqueViolation),
+        ):
             conn.execute(
                 sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema))
             )
@@ -181,4 +205,11 @@ def prepare_store(config: StoreConfig, url_for_messages: str) -> None:
         raise ConfigError(f"database unreachable: {reason} ({where})") from None
 
 
-__all__ = ["OneTripRecorder", "StoreConfig", "prepare_store", "redact", "store_config"]
+__all__ = [
+    "OneTripRecorder",
+    "StoreConfig",
+    "prepare_store",
+    "redact",
+    "schema_lock",
+    "store_config",
+]
