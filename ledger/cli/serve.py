@@ -11,6 +11,8 @@ writers), and note that ``/metrics`` describes the worker that answered the scra
 
 import logging
 import logging.config
+import signal
+from types import FrameType
 from typing import Any
 
 import click
@@ -41,6 +43,10 @@ def log_config(level: str) -> dict[str, Any]:
             "uvicorn.access": {"level": "WARNING"},  # ours is ledger.api.access
         },
     }
+
+
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    """The signal after uvicorn's graceful shutdown: nothing left to do."""
 
 
 @click.command(name="serve")
@@ -91,6 +97,10 @@ def serve(
         log.warning("event=webhooks_unconfigured detail=no PAYSTACK_SECRET_KEY: webhooks get 401")
     if workers > 1 and settings.database_url.startswith("sqlite"):
         log.warning("event=sqlite_workers detail=several workers on SQLite serialise writes")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to whatever
+    # handler was there before it; with this one the re-raise is a no-op and we exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stopped)
     options: dict[str, Any] = {}
     if forwarded_allow_ips is not None:
         options["forwarded_allow_ips"] = forwarded_allow_ips
