@@ -103,6 +103,7 @@ class JobRunner:
             settings, clock=clock, wall_clock=wall_clock, provider=provider
         )
         with self._db() as db, db.transaction():
+            db.lock_schema_changes()
             db.execute(JOB_RUNS_DDL)
             db.execute(JOB_RUNS_INDEX)
 

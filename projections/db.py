@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql as pgsql
 from psycopg.rows import dict_row
 
-from ledger.persistence import StoreConfig
+from ledger.persistence import SCHEMA_LOCK_KEY, StoreConfig
 
 Params = Mapping[str, Any] | Sequence[Any] | None
 _NAMED = re.compile(r"%\((\w+)\)s")
@@ -174,6 +174,13 @@ class ReadDB:
             self._sqlite.execute("ROLLBACK")
             raise
         self._sqlite.execute("COMMIT")
+
+    def lock_schema_changes(self) -> None:
+        """Inside a transaction: wait for other processes creating tables in this database
+        (PostgreSQL's CREATE ... IF NOT EXISTS races on its catalogues). Held to the commit;
+        the same key as ``ledger.persistence.schema_lock``. No-op on SQLite."""
+        if self._pg is not None:
+            self.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK_KEY])
 
     def log_head(self, events_table: str | None = None) -> int:
         """The event log's last notification id (0 when empty or not created yet). The table

@@ -113,6 +113,7 @@ class ProjectionEngine:
         self.projectors = {p.name: p for p in projectors}
         self.batch_size = batch_size
         with db.transaction():
+            db.lock_schema_changes()
             db.execute(TRACKING_DDL)
             for projector in self.projectors.values():
                 projector.create_tables(db, projector.live_tables())
