@@ -13,7 +13,7 @@ import re
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -30,7 +30,8 @@ _SQLITE_CHUNK = 500  # values per IN (...) list, well under SQLite's variable li
 
 def _sqlite_value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        # Always UTC, so ISO text compares in time order whatever offset the clock had.
+        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
     if isinstance(value, UUID):
         return str(value)
     return value
