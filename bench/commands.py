@@ -234,6 +234,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def load_average() -> float | None:
+    """The machine's 1-minute load average, where the platform has one."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def server_settings(url: str) -> dict[str, str]:
     with psycopg.connect(url, autocommit=True) as conn:
         return {
@@ -246,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     url = args.database_url
     schema = f"bench_{secrets.token_hex(6)}"
+    load_at_start = load_average()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
     workloads: dict[str, Any] = {}
@@ -312,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
         "statistic": "median",
         "raw_payload_bytes": PAYLOAD_BYTES,
         **extra,
+        # Other processes on the machine move every figure; the ratio less, but not nothing.
+        "load_average_start": load_at_start,
+        "load_average_end": load_average(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         **server_settings(url),
