@@ -9,13 +9,18 @@ process builds its own app from the environment: use PostgreSQL then (SQLite ser
 writers), and note that ``/metrics`` describes the worker that answered the scrape.
 """
 
+import asyncio
+import contextlib
 import logging
 import logging.config
 import signal
+import socket
 from types import FrameType
 from typing import Any
 
 import click
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ledger.cli.context import app_context
 
@@ -43,6 +48,22 @@ def log_config(level: str) -> dict[str, Any]:
             "uvicorn.access": {"level": "WARNING"},  # ours is ledger.api.access
         },
     }
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with ``TCP_NODELAY`` on every connection.
+
+    With ``--workers N`` uvicorn binds the socket itself (protocol number 0), and asyncio then
+    leaves Nagle's algorithm on for the accepted connections: a response written in two parts
+    (headers, body) waits for the client's delayed ACK, ~40 ms per request. Setting it here
+    makes every worker count answer promptly."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)  # type: ignore[arg-type]
 
 
 def _stopped(_signum: int, _frame: FrameType | None) -> None:
@@ -87,8 +108,6 @@ def serve(
 
     Authentication: LEDGER_API_TOKENS (bearer tokens); webhooks by Paystack's signature
     (PAYSTACK_SECRET_KEY). /healthz, /readyz and /metrics are open. See docs/api.md."""
-    import uvicorn
-
     settings = app_context().settings()  # fail fast on a bad setting
     logging.config.dictConfig(log_config(log_level))
     if settings.api_tokens is None:
@@ -114,6 +133,7 @@ def serve(
         log_config=log_config(log_level),
         timeout_graceful_shutdown=graceful_timeout,
         proxy_headers=True,
+        http="ledger.cli.serve:NoDelayH11Protocol",
         server_header=False,
         **options,
     )
