@@ -45,6 +45,7 @@ CHECK = "check_pending_payments"
 RELEASE = "release_escrow_payments"
 WALLETS = "create_wallets"
 TOKEN = "refresh_flutterwave_token"
+FOUR = (TOKEN, CHECK, WALLETS, RELEASE)  # DESIGN.md's jobs, in the order --once runs them
 
 
 @dataclass(frozen=True)
