@@ -5,7 +5,9 @@ on loopback, registers fans and celebrities, and sends 20 requests to mixed fate
 the webhook received, paid but the webhook missed, failed, abandoned, never paid, paid the
 wrong amount, a provider outage during the sweep, and a payment stuck at the provider. It
 completes some requests, then runs the jobs at simulated business times (+25h, +49h, the next
-10:00, then a release run), and prints the summary report and every request's final state.
+10:00, then a release run), and prints the summary report, every request's final state, and
+the notifications it would have sent (the users get email contacts; no SMTP server is set, so
+the outbox's messages stay PENDING and are listed, not mailed).
 
 Business time is simulated (a fixed clock the demo moves); Paystack is the simulator, reached
 over HTTP by the real client. Webhooks are signed by the simulator and checked with the real
@@ -29,11 +31,15 @@ from ledger.cli.context import app_context
 from ledger.cli.output import table
 from ledger.clock import FixedClock, parse_instant
 from ledger.config import Settings, load_settings
+from ledger.contacts import Contacts
+from ledger.domain import ids
 from ledger.domain.money import format_major
 from ledger.providers.paystack import PaystackClient
 from ledger.simulator.paystack import PaystackSimulator, sign, webhook_body
+from ledger.views import scalar
 from ledger.webhooks import WebhookOutcome, build_webhooks
 from projections import queries
+from projections.notifications import Outbox
 from projections.wiring import read_side
 
 SECRET = "sk_test_demo_simulator"  # noqa: S105 - the simulator's key, not a real one
@@ -97,6 +103,10 @@ class Demo:
             self.ledger.register_user(fan, "fan")
         for star in STARS:
             self.ledger.register_user(star, "celebrity", verified=True)
+        contacts = Contacts.from_settings(self.ledger.settings)
+        for user in FANS + STARS:
+            email = f"{user.removeprefix('demo-').replace('-', '.')}@example.com"
+            contacts.set(ids.user_id(user), user, email=email, webhook_url=None, at=self.clock())
         for star in STARS[:2]:
             self.ledger.create_wallet(star, "NGN")
         self.say(f"{START}  registered {len(FANS)} fans and {len(STARS)} celebrities")
@@ -195,6 +205,25 @@ class Demo:
             )
         return rows
 
+    def notifications(self) -> list[dict[str, Any]]:
+        """The outbox's email messages, in order, with the address each would go to."""
+        with read_side(ledger=self.ledger) as side:
+            side.engine.catch_up([Outbox.name])
+            rows = side.db.fetchall(
+                "SELECT n.created_at, n.recipient, n.template, n.subject, n.status, c.email "
+                "FROM notifications n LEFT JOIN contacts c ON c.user_id = n.recipient "
+                "WHERE n.channel = 'email' ORDER BY n.position, n.id"
+            )
+        return [
+            {
+                "at": str(scalar(row["created_at"]))[:16].replace("T", " "),
+                "to": row["email"] or row["recipient"],
+                "template": row["template"],
+                "subject": row["subject"],
+            }
+            for row in rows
+        ]
+
     def summary(self) -> list[dict[str, Any]]:
         with read_side(ledger=self.ledger, catch_up=True) as side:
             figures = queries.summary(side.db, now=self.clock())
@@ -248,6 +277,7 @@ def demo(fmt: str) -> None:
             story.run()
             rows = story.final_rows()
             summary = story.summary()
+            sent = story.notifications()
         finally:
             story.close()
             logging.disable(logging.NOTSET)
@@ -256,10 +286,20 @@ def demo(fmt: str) -> None:
             {"at": at, "job": r.job, "status": r.status, "processed": r.counts.processed}
             for at, r in story.runs
         ]
-        click.echo(json.dumps({"summary": summary, "requests": rows, "runs": runs}, indent=2))
+        click.echo(
+            json.dumps(
+                {"summary": summary, "requests": rows, "runs": runs, "notifications": sent},
+                indent=2,
+            )
+        )
         return
     click.echo("\nSummary report\n" + table(summary, list(summary[0]) if summary else []))
     click.echo("\nRequests, final state\n" + table(rows, list(rows[0])))
+    click.echo(
+        f"\nNotifications it would have sent ({len(sent)} emails; no SMTP server set, so "
+        "they wait in the outbox: ledger notifications list)\n"
+        + table(sent, ["at", "to", "template", "subject"])
+    )
 
 
 __all__ = ["demo"]

@@ -1,4 +1,4 @@
-"""The four scheduled jobs, their schedules, and the order ``--once`` runs them in.
+"""The scheduled jobs, their schedules, and the order ``--once`` runs them in.
 
 Schedules fire when the original NestJS cron expressions fire, in ``LEDGER_TIMEZONE``:
 
@@ -8,6 +8,7 @@ Schedules fire when the original NestJS cron expressions fire, in ``LEDGER_TIMEZ
 | check_pending_payments | ``0 * * * *`` | every hour, at minute 0 |
 | release_escrow_payments | ``0 */2 * * *`` | minute 0 of every even hour |
 | create_wallets | ``0 10 * * *`` | every day at 10:00 |
+| send_notifications | ``* * * * *`` | every minute, at second 0 |
 
 ``schedule`` has no "every even hour", so that job gets twelve daily entries (00:00, 02:00,
 ... 22:00). ``schedule`` does not run missed jobs (``run_pending`` runs what is due now): the
@@ -22,6 +23,7 @@ import schedule
 from jobs.base import JobContext, JobCounts
 from jobs.check_pending_payments import check_pending_payments
 from jobs.create_wallets import create_wallets
+from jobs.notifications.send import send_notifications
 from jobs.refresh_flutterwave_token import refresh_flutterwave_token
 from jobs.release_escrow_payments import release_escrow_payments
 
@@ -55,7 +57,7 @@ class JobSpec:
 
 
 # In the order ``--once`` runs them: a fresh token first; payments verified and requests timed
-# out; wallets opened; then releases (which need the wallets).
+# out; wallets opened; then releases (which need the wallets); then the messages about them.
 JOBS: tuple[JobSpec, ...] = (
     JobSpec(
         "refresh_flutterwave_token",
@@ -78,6 +80,13 @@ JOBS: tuple[JobSpec, ...] = (
         "0 */2 * * *",
         "every even hour at minute 0",
         _even_hours,
+    ),
+    JobSpec(
+        "send_notifications",
+        send_notifications,
+        "* * * * *",
+        "every minute at :00",
+        _every_minute,
     ),
 )
 BY_NAME = {spec.name: spec for spec in JOBS}

@@ -8,6 +8,7 @@ Durations accept seconds (``3600``), ``90s``, ``30m``, ``24h``, ``3d`` or ISO 86
 
 import ipaddress
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,9 +23,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from ledger.addresses import check_email, check_webhook_url, parse_smtp_url
 from ledger.domain.fees import MAX_FEE_BPS
 from ledger.domain.money import CURRENCIES
-from ledger.errors import ConfigError
+from ledger.errors import ConfigError, InvalidInput
 
 _DURATION = re.compile(r"(\d+)\s*([smhd]?)")
 _UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -77,6 +79,30 @@ class Settings(BaseSettings):
         timedelta(seconds=10), validation_alias="LEDGER_PAYMENT_LOCK_TIMEOUT"
     )
     conflict_retries: int = Field(5, ge=0, le=100, validation_alias="LEDGER_CONFLICT_RETRIES")
+
+    # Notifications (docs/operations.md "Notifications"): the SMTP server (its URL may hold a
+    # password: secret), the From address, the operators' addresses, the platform webhook and
+    # its signing secret (secret), and the delivery job's timeouts and retries.
+    smtp_url: SecretStr | None = Field(None, validation_alias="LEDGER_SMTP_URL")
+    smtp_from: str | None = Field(None, validation_alias="LEDGER_SMTP_FROM", validate_default=True)
+    smtp_ca_file: str | None = Field(None, validation_alias="LEDGER_SMTP_CA_FILE")
+    operator_emails: Annotated[tuple[str, ...], NoDecode] = Field(
+        (), validation_alias="LEDGER_OPERATOR_EMAILS"
+    )
+    notify_webhook_url: str | None = Field(None, validation_alias="LEDGER_NOTIFY_WEBHOOK_URL")
+    notify_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="LEDGER_NOTIFY_WEBHOOK_SECRET", validate_default=True
+    )
+    notify_timeout: Duration = Field(
+        timedelta(seconds=10), validation_alias="LEDGER_NOTIFY_TIMEOUT"
+    )
+    notify_max_attempts: int = Field(
+        10, ge=1, le=100, validation_alias="LEDGER_NOTIFY_MAX_ATTEMPTS"
+    )
+    notify_retry_after: Duration = Field(
+        timedelta(minutes=1), validation_alias="LEDGER_NOTIFY_RETRY_AFTER"
+    )
+    notify_max_age: Duration = Field(timedelta(days=7), validation_alias="LEDGER_NOTIFY_MAX_AGE")
 
     paystack_secret_key: SecretStr | None = Field(None, validation_alias="PAYSTACK_SECRET_KEY")
     paystack_public_key: str | None = Field(None, validation_alias="PAYSTACK_PUBLIC_KEY")
@@ -198,6 +224,69 @@ class Settings(BaseSettings):
             raise ValueError("must be a positive duration")
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_smtp_url(value.get_secret_value())  # its ValueError never quotes the URL
+        return value
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _check_smtp_from(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not (value or "").strip():
+            if info.data.get("smtp_url") is not None:
+                raise ValueError("required when LEDGER_SMTP_URL is set")
+            return None
+        return _address(check_email, value)
+
+    @field_validator("operator_emails", mode="before")
+    @classmethod
+    def _split_emails(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("operator_emails")
+    @classmethod
+    def _check_emails(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_address(check_email, address) for address in value)
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _check_notify_url(cls, value: str | None) -> str | None:
+        if not (value or "").strip():
+            return None
+        return _address(check_webhook_url, value)
+
+    @field_validator("notify_webhook_secret")
+    @classmethod
+    def _check_notify_secret(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            if info.data.get("notify_webhook_url") is not None:
+                raise ValueError("required when LEDGER_NOTIFY_WEBHOOK_URL is set")
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters")
+        return value
+
+    @field_validator("notify_timeout", "notify_retry_after", "notify_max_age")
+    @classmethod
+    def _check_notify_durations(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration")
+        return value
+
+
+def _address(check: Callable[[object], str], value: object) -> str:
+    try:
+        return check(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate the settings; raise ``ConfigError`` naming the first bad one.
@@ -210,6 +299,9 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "settings"
+        field = Settings.model_fields.get(name)  # a default checked is named by its field
+        if field is not None and isinstance(field.validation_alias, str):
+            name = field.validation_alias
         message = err["msg"].removeprefix("Value error, ")
         raise ConfigError(f"invalid setting {name}: {message}") from None
 

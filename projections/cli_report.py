@@ -29,6 +29,7 @@ from ledger.errors import InvalidInput
 from ledger.views import Scalar, View, scalar
 from projections import queries
 from projections.db import ReadDB
+from projections.notifications.queries import notification_counts
 from projections.queries import CurrencySummary
 from projections.wiring import read_side
 
@@ -355,10 +356,14 @@ def summary(
     fmt: Format,
 ) -> None:
     """Per currency: money verified, held, released, refunded, platform fees and in review;
-    payments by status and escrow status; requests by status; the oldest held payment's age."""
-    summaries = _read(
-        lambda db, now: queries.summary(
-            db, now=now, currency=currency, since=since, until=until, celebrity=celebrity
+    payments by status and escrow status; requests by status; the oldest held payment's age.
+    The table ends with the notifications outbox by status (see ledger notifications list)."""
+    summaries, notified = _read(
+        lambda db, now: (
+            queries.summary(
+                db, now=now, currency=currency, since=since, until=until, celebrity=celebrity
+            ),
+            notification_counts(db),
         )
     )
     if fmt == "json":
@@ -366,10 +371,10 @@ def summary(
     elif fmt == "csv":
         flats = [_flat(summary_view(s)) for s in summaries]
         emit_rows(flats, list(flats[0]) if flats else ["currency"], "csv")
-    elif summaries:
-        click.echo(_summary_table(summaries))
     else:
-        click.echo("no payments or requests yet")
+        click.echo(_summary_table(summaries) if summaries else "no payments or requests yet")
+        counts = ", ".join(f"{status} {n}" for status, n in notified.items())
+        click.echo(f"\nnotifications: {counts}")
 
 
 __all__ = ["report", "summary_view"]

@@ -17,11 +17,12 @@ from projections.audit_chain import AuditChain
 from projections.db import ReadDB
 from projections.engine import ProjectionEngine, Projector
 from projections.ledger_tables import LedgerTables
+from projections.notifications import Outbox
 
 
 def default_projectors() -> list[Projector]:
     """Every projector the product runs, in the order they are caught up."""
-    return [LedgerTables(), AuditChain()]
+    return [LedgerTables(), AuditChain(), Outbox()]
 
 
 @dataclass

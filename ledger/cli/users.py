@@ -1,15 +1,18 @@
 """``ledger users``: register and verify users of the host application, and show one.
 
-A user is known by the host application's id (``USER_ID``, e.g. ``fan-42``); the ledger keeps
-nothing else about them but the role. Registering or verifying twice is "already done".
+A user is known by the host application's id (``USER_ID``, e.g. ``fan-42``); the event log
+keeps nothing else about them but the role. Registering or verifying twice is "already done".
+``contact`` keeps where notifications reach them in the mutable ``contacts`` table.
 """
 
 import click
 
-from ledger.application import Ledger
+from ledger.application import Ledger, Result
 from ledger.cli.context import pass_ledger
 from ledger.cli.output import Format, emit_record, emit_result, format_option
-from ledger.views import user_view
+from ledger.contacts import Contact, Contacts
+from ledger.errors import InvalidInput, NotFound
+from ledger.views import View, user_view
 
 
 @click.group()
@@ -46,3 +49,51 @@ def verify(ledger: Ledger, user_id: str, fmt: Format) -> None:
 def show(ledger: Ledger, user_id: str, fmt: Format) -> None:
     """Show USER_ID: role, verification, ids and times."""
     emit_record(user_view(ledger.get_user(user_id)), fmt)
+
+
+@users.command("contact")
+@click.argument("user_id")
+@click.option("--email", help="Email address for the user's notifications.")
+@click.option("--webhook-url", help="The user's own webhook URL (instead of the platform's).")
+@click.option("--erase", is_flag=True, help="Delete the contact (history is untouched).")
+@format_option
+@pass_ledger
+def contact(
+    ledger: Ledger,
+    user_id: str,
+    email: str | None,
+    webhook_url: str | None,
+    erase: bool,
+    fmt: Format,
+) -> None:
+    """Show, set or erase where USER_ID's notifications go. Addresses are personal data: they
+    live in the contacts table, never in the event log, and --erase deletes them for good.
+    Setting replaces both fields (one not given is cleared)."""
+    user = ledger.get_user(user_id)  # NotFound (exit 2) for a user the ledger does not know
+    contacts = Contacts.from_settings(ledger.settings)
+    if erase:
+        if email is not None or webhook_url is not None:
+            raise InvalidInput("--erase takes no --email or --webhook-url")
+        erased = contacts.erase(user.id)
+        message = f"contact of {user_id} erased" if erased else f"{user_id} has no contact"
+        emit_result(Result(erased, message, user.id), fmt)
+        return
+    if email is None and webhook_url is None:
+        found = contacts.get(user.id)
+        if found is None:
+            raise NotFound(f"{user_id} has no contact on file")
+        emit_record(contact_view(found), fmt)
+        return
+    saved = contacts.set(
+        user.id, user_id, email=email, webhook_url=webhook_url, at=ledger.wall_clock()
+    )
+    emit_record(contact_view(saved), fmt)
+
+
+def contact_view(found: Contact) -> View:
+    return {
+        "user": found.external_id,
+        "email": found.email,
+        "webhook_url": found.webhook_url,
+        "updated_at": found.updated_at.isoformat(),
+    }

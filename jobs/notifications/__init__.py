@@ -1,0 +1,1 @@
+"""Notifications: delivering the outbox (``projections.notifications``) by email and webhook."""
