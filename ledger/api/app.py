@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 
-from ledger.api import commands, ops, webhook_routes
+from ledger.api import commands, contacts, ops, webhook_routes
 from ledger.api.access import AccessLog
 from ledger.api.deps import reject_unknown_query
 from ledger.api.errors import install_error_handlers
@@ -82,6 +82,7 @@ def create_app(
     app.state.runtime = runtime
     install_error_handlers(app)
     app.include_router(commands.router)
+    app.include_router(contacts.router)
     app.include_router(webhook_routes.router)
     app.include_router(ops.router)
     if plugins:

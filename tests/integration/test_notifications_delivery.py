@@ -300,3 +300,28 @@ def test_the_webhook_is_signed_carries_the_idempotency_key_and_is_retried_unchan
     w.ledger.create_wallet("celeb-9", "NGN")
     w.send()
     assert (own.call_count, route.call_count) == (1, 2)
+
+
+@pytest.mark.postgres
+def test_runners_claiming_at_once_on_postgresql_never_take_the_same_row(
+    world: Callable[..., World], backend: str
+) -> None:
+    if backend != "postgres":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite has one writer at a time")
+    w = world()
+    for n in range(3):
+        _celebrity_with_wallet(w, f"celeb-{n}")
+    w.send()  # catches the outbox up; email rows stay PENDING (no SMTP)
+    other = ReadDB(w.db.config)
+    try:
+        with w.db.transaction():  # another runner holds the first due row, mid-claim
+            held = w.db.fetchall(
+                "SELECT id FROM notifications WHERE channel = 'email' "
+                "ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE"
+            )
+            other.execute("SET lock_timeout = '2s'")
+            claimed = store.claim(other, "email", w.clock(), 10)
+        assert len(claimed) == 2
+        assert held[0]["id"] not in {row.id for row in claimed}
+    finally:
+        other.close()
