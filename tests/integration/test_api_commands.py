@@ -241,6 +241,7 @@ def test_requests_are_logged_without_headers(api: Api, caplog: Any) -> None:
     assert "event=http_request method=GET path=/users/fan-1 route=/users/{user_id}" in line
     assert "status=404" in line
     assert "request_id=req-123" in line
+    assert "principal=token-" in line
     assert "Bearer" not in line
     assert "tok_test" not in line
 
