@@ -96,9 +96,12 @@ class _Unit:
         self.floor = floor  # replaying: enqueue only after this position (the live outbox's)
         self.rows: list[dict[str, Any]] = []
 
+    def wants(self, stored: Notification) -> bool:
+        """Whether messages of this event are enqueued (not when replaying what the live
+        outbox already passed)."""
+        return self.floor is None or stored.id > self.floor
+
     def enqueue(self, event: Any, stored: Notification, message: Message) -> None:
-        if self.floor is not None and stored.id <= self.floor:
-            return
         data = json.dumps(message.data, sort_keys=True, separators=(",", ":"))
         for channel in CHANNELS:
             self.rows.append(
@@ -174,7 +177,7 @@ class Outbox(Projector):
         assert unit is not None
         unit.lookups.track(event)
         handler = HANDLERS.get(kind)
-        if handler is not None:
+        if handler is not None and unit.wants(stored):
             for message in handler(event, unit.lookups):
                 unit.enqueue(event, stored, message)
         if single:
