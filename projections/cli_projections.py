@@ -16,7 +16,7 @@ import click
 from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option
 from ledger.errors import InvalidInput
-from projections.engine import Progress
+from projections.engine import DEFAULT_BATCH_SIZE, Progress
 from projections.progress import ProgressReporter
 from projections.runner import follow, install_signal_handlers
 from projections.wiring import ReadSide, read_side
@@ -24,7 +24,7 @@ from projections.wiring import ReadSide, read_side
 log = logging.getLogger("ledger.projections")
 
 
-def _open(batch_size: int = 1000) -> Any:
+def _open(batch_size: int = DEFAULT_BATCH_SIZE) -> Any:
     ctx = click.get_current_context()
     return read_side(ledger=app_context().ledger(ctx), batch_size=batch_size)
 
@@ -32,7 +32,7 @@ def _open(batch_size: int = 1000) -> Any:
 batch_option = click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
-    default=1000,
+    default=DEFAULT_BATCH_SIZE,
     show_default=True,
     help="Events applied and committed together.",
 )

@@ -6,9 +6,15 @@ placeholders (psycopg style) and translated for sqlite3. Identifiers are unquote
 runbook's SQL runs verbatim in psql. Timestamps are stored as ``timestamptz`` on PostgreSQL and
 as ISO 8601 text on SQLite (which has no time type); both compare in time order.
 
-What it deliberately does not do: pooling (one connection per engine), or ORMs.
+Bulk helpers for projectors that write a batch at once: ``select_where_in`` (one query for
+many keys), ``insert_rows`` (binary ``COPY`` on PostgreSQL) and ``update_columns`` (one
+``COPY`` into a temporary table and one ``UPDATE ... FROM`` it on PostgreSQL).
+
+What it deliberately does not do: pooling (one connection per engine, and ``reopen`` for a
+second one), or ORMs.
 """
 
+import hashlib
 import re
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -26,6 +32,7 @@ from ledger.persistence import SCHEMA_LOCK_KEY, StoreConfig
 Params = Mapping[str, Any] | Sequence[Any] | None
 _NAMED = re.compile(r"%\((\w+)\)s")
 _SQLITE_CHUNK = 500  # values per IN (...) list, well under SQLite's variable limit
+_COPY_UPDATE_MIN = 50  # rows from which update_columns goes through COPY on PostgreSQL
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -41,6 +48,7 @@ class ReadDB:
     """One connection to the read-side database, with explicit transactions."""
 
     def __init__(self, config: StoreConfig) -> None:
+        self.config = config
         self.kind = config.kind
         self.schema = config.schema
         if config.kind == "sqlite":
@@ -54,9 +62,14 @@ class ReadDB:
         else:
             assert config.conninfo is not None
             self._pg = psycopg.connect(config.conninfo, autocommit=True, row_factory=dict_row)
+            self._temp_tables: set[str] = set()
             self._pg.execute(
                 pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(config.schema))
             )
+
+    def reopen(self) -> "ReadDB":
+        """Another connection to the same database (the caller closes it)."""
+        return ReadDB(self.config)
 
     @property
     def pg(self) -> "psycopg.Connection[dict[str, Any]]":
@@ -117,16 +130,18 @@ class ReadDB:
         return rows
 
     def insert_rows(
-        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        types: Sequence[str] | None = None,
     ) -> None:
-        """Insert ``rows`` (values in ``columns`` order) in one go: ``COPY`` on PostgreSQL,
-        ``executemany`` on SQLite. A duplicate key fails the caller's transaction."""
+        """Insert ``rows`` (values in ``columns`` order) in one go: ``COPY`` on PostgreSQL
+        (binary when the columns' SQL ``types`` are given), ``executemany`` on SQLite. A
+        duplicate key fails the caller's transaction."""
         names = ", ".join(columns)
         if self._pg is not None:
-            statement = f"COPY {table} ({names}) FROM STDIN"
-            with self._pg.cursor() as cur, cur.copy(statement.encode()) as copy:
-                for row in rows:
-                    copy.write_row(row)
+            self._copy(table, columns, rows, types)
             return
         marks = ", ".join("?" * len(columns))
         self._sqlite.executemany(
@@ -134,21 +149,99 @@ class ReadDB:
             ([_sqlite_value(v) for v in row] for row in rows),
         )
 
-    def update_rows(
-        self, table: str, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    def _copy(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        types: Sequence[str] | None,
     ) -> None:
-        """``UPDATE table SET columns... WHERE key = ...`` for each row, given as the values of
-        ``columns`` followed by the key, in one ``executemany`` (pipelined on PostgreSQL)."""
-        if not rows:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        if types is not None:
+            statement += " (FORMAT BINARY)"
+        with self.pg.cursor() as cur, cur.copy(statement.encode()) as copy:
+            if types is not None:
+                copy.set_types(list(types))
+            for row in rows:
+                copy.write_row(row)
+
+    def update_columns(
+        self,
+        table: str,
+        key: str,
+        columns: Sequence[str],
+        changes: Sequence[tuple[Any, Mapping[str, Any]]],
+        types: Sequence[str] | None = None,
+    ) -> None:
+        """For each ``(key value, {column: value})`` of ``changes``, set those columns of the
+        row with that key (a missing row: nothing happens, as with ``UPDATE``). ``columns``
+        lists every column a change may set. On PostgreSQL a large set goes in ONE ``COPY``
+        into a session-private temporary table (each row with a bit mask of the columns it
+        sets; binary when the SQL ``types`` of the key and ``columns`` are given) and ONE
+        ``UPDATE ... FROM`` it, which also empties it; otherwise (and on SQLite) one
+        ``executemany`` per set of columns."""
+        if not changes:
             return
-        assignments = ", ".join(f"{name} = %s" for name in columns)
-        statement = f"UPDATE {table} SET {assignments} WHERE {key} = %s"
-        if self._pg is not None:
-            with self._pg.cursor() as cur:
-                cur.executemany(statement.encode(), rows)
+        if self._pg is not None and len(changes) >= _COPY_UPDATE_MIN:
+            self._update_by_copy(table, key, columns, changes, types)
             return
-        self._sqlite.executemany(
-            statement.replace("%s", "?"), ([_sqlite_value(v) for v in row] for row in rows)
+        groups: dict[tuple[str, ...], list[list[Any]]] = {}
+        for value, assigned in changes:
+            names = tuple(sorted(assigned))
+            groups.setdefault(names, []).append([*map(assigned.get, names), value])
+        for names, rows in groups.items():
+            assignments = ", ".join(f"{name} = %s" for name in names)
+            statement = f"UPDATE {table} SET {assignments} WHERE {key} = %s"
+            if self._pg is not None:
+                with self._pg.cursor() as cur:
+                    cur.executemany(statement.encode(), rows)
+            else:
+                self._sqlite.executemany(
+                    statement.replace("%s", "?"),
+                    ([_sqlite_value(v) for v in row] for row in rows),
+                )
+
+    def _update_by_copy(
+        self,
+        table: str,
+        key: str,
+        columns: Sequence[str],
+        changes: Sequence[tuple[Any, Mapping[str, Any]]],
+        types: Sequence[str] | None,
+    ) -> None:
+        if len(columns) > 62:
+            raise ValueError("at most 62 columns per bulk update")
+        names = ", ".join(columns)
+        digest = hashlib.blake2s(f"{table}:{key}:{names}".encode(), digest_size=6).hexdigest()
+        temp = f"_upd_{digest}"  # one per table and column list, for this session only
+        pg = self.pg
+        if temp not in self._temp_tables:
+            pg.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {temp} AS "
+                f"SELECT {key}, 0::bigint AS set_mask, {names} FROM {table} WITH NO DATA".encode()
+            )
+            self._temp_tables.add(temp)
+        bits = {name: 1 << i for i, name in enumerate(columns)}
+        self._copy(
+            temp,
+            [key, "set_mask", *columns],
+            (
+                [value, sum(bits[name] for name in assigned), *map(assigned.get, columns)]
+                for value, assigned in changes
+            ),
+            None if types is None else [types[0], "bigint", *types[1:]],
+        )
+        assignments = ", ".join(
+            f"{name} = CASE WHEN u.set_mask & {bits[name]} = 0 THEN t.{name} ELSE u.{name} END"
+            for name in columns
+        )
+        # One row looked up by key per change: the planner would otherwise often hash the
+        # whole table to join a few thousand rows. Settings local to this statement's run.
+        pg.execute(
+            "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off; "
+            f"WITH u AS (DELETE FROM {temp} RETURNING *) "
+            f"UPDATE {table} AS t SET {assignments} FROM u WHERE t.{key} = u.{key}; "
+            "RESET enable_hashjoin; RESET enable_mergejoin".encode()
         )
 
     def fetchall(self, statement: str, params: Params = None) -> list[dict[str, Any]]:
@@ -165,8 +258,12 @@ class ReadDB:
     def transaction(self) -> Iterator["ReadDB"]:
         """Everything inside commits together or not at all."""
         if self._pg is not None:
-            with self._pg.transaction():
-                yield self
+            try:
+                with self._pg.transaction():
+                    yield self
+            except BaseException:
+                self._temp_tables.clear()  # any created in it are gone; IF NOT EXISTS next time
+                raise
             return
         self._sqlite.execute("BEGIN IMMEDIATE")
         try:

@@ -14,10 +14,15 @@ What it deliberately does not do: follow the log forever (``projections.runner``
 or decide anything: handlers only fold events into rows.
 """
 
+import contextlib
+import gc
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
@@ -36,6 +41,43 @@ CREATE TABLE IF NOT EXISTS projection_tracking (
 """
 
 Tables = Mapping[str, str]
+
+# Events per batch (and per transaction). Larger batches fold more of a payment's events into
+# one write of its rows; memory grows with the batch, never with the log.
+DEFAULT_BATCH_SIZE = 10_000
+
+GC_GEN0_THRESHOLD = 50_000
+
+
+class _GcState:
+    lock = threading.Lock()
+    users = 0
+    saved: tuple[int, int, int] | None = None
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run the block with the cyclic garbage collector's first threshold raised (to
+    ``GC_GEN0_THRESHOLD`` allocations), restored afterwards (nesting and threads allowed).
+
+    Decoding a batch allocates tens of thousands of short-lived objects, none in cycles
+    (reference counting frees them); with the default threshold (700) the collector runs
+    hundreds of times per batch and its older generations, which it scans whole, take a
+    large share of catch-up time. Cycles are still collected, less often."""
+    state = _GcState
+    with state.lock:
+        if state.users == 0:
+            state.saved = gc.get_threshold()
+            gc.set_threshold(max(state.saved[0], GC_GEN0_THRESHOLD), *state.saved[1:])
+        state.users += 1
+    try:
+        yield
+    finally:
+        with state.lock:
+            state.users -= 1
+            if state.users == 0 and state.saved is not None:
+                gc.set_threshold(*state.saved)
+                state.saved = None
 
 
 class Projector(ABC):
@@ -56,11 +98,56 @@ class Projector(ABC):
         """Fold one event into the tables (physical names in ``tables``). ``stored`` is the
         event as stored (``stored.id`` is its position in the log, ``stored.state`` its bytes)."""
 
+    def fold(
+        self,
+        db: ReadDB,
+        tables: Tables,
+        notifications: Sequence[Notification],
+        events: Sequence[DomainEventProtocol[Any]],
+        previous: "Folded | None",
+    ) -> "Folded":
+        """Optional: apply a batch without writing, and return its writes, which the engine
+        flushes later, in the batch's transaction, while it folds the next batch. Reads go
+        through ``db``; ``previous`` is the batch before, which may not be committed yet: its
+        effects must be taken from it. A projector that implements this is written behind
+        (see ``ProjectionEngine.catch_up_one``); the others are applied with ``batch`` and
+        ``apply`` inside the batch's transaction."""
+        raise NotImplementedError
+
+    @contextmanager
+    def batch(
+        self, db: ReadDB, tables: Tables, events: Sequence[DomainEventProtocol[Any]]
+    ) -> Iterator[None]:
+        """A unit of work around applying ``events`` (in order, with ``apply``), inside the
+        caller's transaction. A projector may defer its writes to the end of the block (and
+        read what the batch needs up front); if the block raises, it must write nothing.
+        By default each ``apply`` writes at once."""
+        yield
+
     def live_tables(self) -> dict[str, str]:
         return {logical: logical for logical in self.tables}
 
     def rebuild_tables(self) -> dict[str, str]:
         return {logical: f"{logical}__new" for logical in self.tables}
+
+
+class Folded(Protocol):
+    """The writes of a batch folded by ``Projector.fold``, not made yet."""
+
+    def flush(self, db: ReadDB) -> None:
+        """Make them through ``db``, in the caller's transaction."""
+
+
+def _writes_behind(projector: Projector) -> bool:
+    return type(projector).fold is not Projector.fold
+
+
+class _Moved(Exception):
+    """Another engine moved the tracking position: what was folded after it is void."""
+
+    def __init__(self, position: int) -> None:
+        super().__init__(position)
+        self.position = position
 
 
 @dataclass(frozen=True)
@@ -97,6 +184,57 @@ def write_position(db: ReadDB, name: str, position: int, at: Any) -> None:
     )
 
 
+Batch = tuple[Sequence[Notification], list[DomainEventProtocol[Any]]]
+
+
+class _ReadAhead:
+    """Reads and decodes the next batch of the log in a background thread while the caller
+    applies the current one (the thread mostly runs while the caller waits on the database).
+
+    ``read(after)`` returns the batch after position ``after``: the one read ahead if it
+    starts there, else (the position moved) a fresh read. Reading the log is side-effect
+    free, so a batch read ahead and not used is simply dropped. No thread is started unless
+    a batch comes back full (there may be more)."""
+
+    def __init__(
+        self, read: Callable[[int, int | None], Batch], batch_size: int, stop: int | None
+    ) -> None:
+        self._read = read
+        self._batch_size = batch_size
+        self._stop = stop
+        self._executor: ThreadPoolExecutor | None = None
+        self._ahead: tuple[int, Future[Batch]] | None = None
+
+    def read(self, after: int) -> Batch:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == after:
+            batch = ahead[1].result()
+        else:
+            if ahead is not None:
+                ahead[1].result()  # let it finish (or fail) before reading again
+            batch = self._read(after, self._stop)
+        notifications = batch[0]
+        last = notifications[-1].id if notifications else None
+        if (
+            last is not None
+            and len(notifications) == self._batch_size
+            and (self._stop is None or last < self._stop)
+        ):
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(1, thread_name_prefix="projection-read")
+            self._ahead = (last, self._executor.submit(self._read, last, self._stop))
+        return batch
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            with contextlib.suppress(Exception):  # an unused read that failed
+                self._ahead[1].result()
+            self._ahead = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+
+
 class ProjectionEngine:
     """Catches projectors up with the event log of ``ledger``, in batches."""
 
@@ -106,7 +244,7 @@ class ProjectionEngine:
         db: ReadDB,
         projectors: Iterable[Projector],
         *,
-        batch_size: int = 1000,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self.ledger = ledger
         self.db = db
@@ -136,32 +274,133 @@ class ProjectionEngine:
         on_batch: Callable[[Progress], None] | None = None,
     ) -> int:
         """Apply every event after the projector's position (up to ``stop``); return how many."""
+        with fewer_collections():
+            return self._catch_up_one(projector, tracking_name, tables, stop, on_batch)
+
+    def _catch_up_one(
+        self,
+        projector: Projector,
+        tracking_name: str | None,
+        tables: Tables | None,
+        stop: int | None,
+        on_batch: Callable[[Progress], None] | None,
+    ) -> int:
         name = tracking_name or projector.name
         tables = tables or projector.live_tables()
         with self.db.transaction():
             init_position(self.db, name)
+        if _writes_behind(projector):
+            return self._catch_up_behind(projector, name, tables, stop, on_batch)
         position = read_position(self.db, name)
         applied = 0
-        while True:
-            notifications = self.ledger.recorder.select_notifications(
-                start=position + 1, limit=self.batch_size, stop=stop
-            )
-            if not notifications:
-                return applied
-            events = self._decode(notifications)
-            with self.db.transaction():
-                # Re-read inside the transaction: another engine may have moved it.
-                current = read_position(self.db, name, lock=True)
-                if current != position:
-                    position = current
-                    continue
-                for notification, event in zip(notifications, events, strict=True):
-                    projector.apply(event, self.db, tables, notification)
-                position = notifications[-1].id
-                write_position(self.db, name, position, self.ledger.wall_clock())
-            applied += len(notifications)
+        reader = _ReadAhead(self._read, self.batch_size, stop)
+        try:
+            while True:
+                notifications, events = reader.read(position)
+                if not notifications:
+                    return applied
+                with self.db.transaction():
+                    # Re-read inside the transaction: another engine may have moved it.
+                    current = read_position(self.db, name, lock=True)
+                    if current != position:
+                        position = current
+                        continue
+                    with projector.batch(self.db, tables, events):
+                        for notification, event in zip(notifications, events, strict=True):
+                            projector.apply(event, self.db, tables, notification)
+                    position = notifications[-1].id
+                    write_position(self.db, name, position, self.ledger.wall_clock())
+                applied += len(notifications)
+                if on_batch is not None:
+                    on_batch(Progress(name, position, stop or self.head(), applied))
+        finally:
+            reader.close()
+
+    def _catch_up_behind(
+        self,
+        projector: Projector,
+        name: str,
+        tables: Tables,
+        stop: int | None,
+        on_batch: Callable[[Progress], None] | None,
+    ) -> int:
+        """``catch_up_one`` for a projector that folds batches (``Projector.fold``): batch
+        N+1 is read and folded while batch N is written, in another thread, on the engine's
+        connection, in its own transaction with its tracking position (checked first, under
+        lock, as in the plain loop). One batch is in flight at a time, so a batch is folded
+        against the committed tables plus the batch before it. If another engine moved the
+        position meanwhile, the batch is not written, what was folded after it is dropped,
+        and reading resumes from the new position. On an error, the batch in flight is
+        still committed (it is complete) before the error propagates."""
+        position = committed = read_position(self.db, name)
+        applied = 0
+        reader = _ReadAhead(self._read, self.batch_size, stop)
+        writer: ThreadPoolExecutor | None = None
+        reads: ReadDB | None = None  # for folding while the engine's connection writes
+        inflight: tuple[Future[None], int, int] | None = None  # (commit, position, events)
+        previous: Folded | None = None
+
+        def settle() -> bool:
+            """Wait for the batch in flight; False if another engine had moved on."""
+            nonlocal inflight, committed, applied, previous, position
+            if inflight is None:
+                return True
+            future, end, count = inflight
+            inflight = None
+            try:
+                future.result()
+            except _Moved as moved:
+                previous, position, committed = None, moved.position, moved.position
+                return False
+            committed, applied = end, applied + count
             if on_batch is not None:
-                on_batch(Progress(name, position, stop or self.head(), applied))
+                on_batch(Progress(name, committed, stop or self.head(), applied))
+            return True
+
+        try:
+            while True:
+                notifications, events = reader.read(position)
+                if not notifications:
+                    if inflight is None:
+                        return applied
+                    settle()
+                    continue
+                source = self.db
+                if inflight is not None:
+                    reads = reads or self.db.reopen()
+                    source = reads
+                folded = projector.fold(source, tables, notifications, events, previous)
+                if not settle():
+                    continue
+                end = notifications[-1].id
+                writer = writer or ThreadPoolExecutor(1, thread_name_prefix="projection-write")
+                future = writer.submit(self._commit, name, folded, committed, end)
+                inflight, previous, position = (future, end, len(notifications)), folded, end
+        finally:
+            if inflight is not None:  # only on an error: let the complete batch commit
+                with contextlib.suppress(Exception):
+                    inflight[0].result()
+            reader.close()
+            if writer is not None:
+                writer.shutdown(wait=True)
+            if reads is not None:
+                reads.close()
+
+    def _commit(self, name: str, folded: Folded, expected: int, end: int) -> None:
+        """Write a folded batch and its position, if the position is still ``expected``."""
+        with self.db.transaction():
+            current = read_position(self.db, name, lock=True)
+            if current != expected:
+                raise _Moved(current)
+            folded.flush(self.db)
+            write_position(self.db, name, end, self.ledger.wall_clock())
+
+    def _read(self, after: int, stop: int | None) -> Batch:
+        """The batch of the log after position ``after`` (up to ``stop``), decoded."""
+        notifications = self.ledger.recorder.select_notifications(
+            start=after + 1, limit=self.batch_size, stop=stop
+        )
+        return notifications, self._decode(notifications)
 
     def catch_up(self, names: Iterable[str] | None = None) -> dict[str, int]:
         """Bring the named projectors (default all) up to the head of the log."""
@@ -189,10 +428,12 @@ class ProjectionEngine:
         with self.db.transaction():
             read_position(self.db, name, lock=True)  # the live engines wait for the swap
             position = read_position(self.db, shadow)
-            for notification, event in self._tail(position):
-                projector.apply(event, self.db, new_tables, notification)
-                position = notification.id
-                applied += 1
+            tail = self._tail(position)
+            with projector.batch(self.db, new_tables, [event for _, event in tail]):
+                for notification, event in tail:
+                    projector.apply(event, self.db, new_tables, notification)
+                    position = notification.id
+                    applied += 1
             for logical, table in projector.tables.items():
                 schema.swap(self.db, logical, new_tables[logical], table)
             write_position(self.db, name, position, self.ledger.wall_clock())
@@ -216,4 +457,13 @@ class ProjectionEngine:
         return [Progress(name, read_position(self.db, name), head, 0) for name in self.projectors]
 
 
-__all__ = ["Progress", "ProjectionEngine", "Projector", "read_position", "write_position"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "Folded",
+    "Progress",
+    "ProjectionEngine",
+    "Projector",
+    "fewer_collections",
+    "read_position",
+    "write_position",
+]

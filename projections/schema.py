@@ -27,6 +27,27 @@ class Table:
     indexes: tuple[Index, ...] = field(default_factory=tuple)
 
 
+def column_types(table: Table) -> dict[str, str]:
+    """Each column's SQL type, by lower-case column name (``{"amount": "bigint", ...}``)."""
+    types: dict[str, str] = {}
+    depth, part, parts = 0, "", []
+    for char in table.columns + ",":
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append(part.strip())
+            part = ""
+        else:
+            part += char
+    for definition in parts:
+        words = definition.split()
+        if len(words) >= 2 and words[0].upper() not in _CONSTRAINTS:
+            types[words[0].lower()] = words[1].lower()
+    return types
+
+
+_CONSTRAINTS = {"PRIMARY", "UNIQUE", "CONSTRAINT", "FOREIGN", "CHECK", "EXCLUDE"}
+
+
 def create(db: ReadDB, physical: str, table: Table) -> None:
     """Create ``physical`` with ``table``'s columns and indexes, if missing."""
     db.execute(f"CREATE TABLE IF NOT EXISTS {physical} ({table.columns})")
@@ -55,4 +76,4 @@ def swap(db: ReadDB, live: str, new: str, table: Table) -> None:
             db.execute(f"CREATE {unique}INDEX {live}_{index.name} ON {live} ({index.columns})")
 
 
-__all__ = ["Index", "Table", "create", "drop", "swap"]
+__all__ = ["Index", "Table", "column_types", "create", "drop", "swap"]
