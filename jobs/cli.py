@@ -2,7 +2,8 @@
 
 ``run`` is the long-running runner (every job once at start-up, then on schedule, until
 SIGTERM/SIGINT, exit 0); ``run --once`` runs every job now in a sensible order and exits 1 if
-any failed; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of the invocation.
+any failed; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of the
+invocation. In every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
 """
 
 import logging
@@ -90,6 +91,17 @@ def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: 
     tokens = FlutterwaveTokenManager.from_settings(settings)
     metrics = Metrics(lambda: _figures(settings)) if metrics_port else None
     runner = JobRunner(settings, clock=clock, provider=provider, tokens=tokens, metrics=metrics)
+    stop = runner.stop
+
+    def handle(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    # In both modes: the jobs in hand finish their item and the command exits 0 (--once too:
+    # a stopped run is "interrupted", not failed). The previous handlers come back at the end.
+    previous: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous[sig] = signal.signal(sig, handle)
     try:
         if metrics is not None and metrics_port is not None:
             metrics.serve(metrics_port)
@@ -99,16 +111,10 @@ def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: 
             if failed:
                 raise click.exceptions.Exit(1)
             return
-        stop = runner.stop
-
-        def handle(_signum: int, _frame: FrameType | None) -> None:
-            stop.set()
-
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                signal.signal(sig, handle)
         runner.run_forever()
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         runner.close()
         tokens.close()
         close = getattr(provider, "close", None)

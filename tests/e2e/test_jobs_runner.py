@@ -1,9 +1,10 @@
 """`ledger jobs run` as real processes against PostgreSQL and the Paystack simulator (started
 in this test on a free port and named by ``PAYSTACK_URL``).
 
-- SIGTERM in the middle of a sweep: the runner exits 0 within 10 s, and nothing is half done:
-  every payment is either untouched or fully applied, its request agreeing with it, and no
-  release lacks its wallet credit (checked through a fresh ``Ledger``).
+- SIGTERM in the middle of a sweep (long-running, or ``--once``): the runner exits 0 within
+  10 s, and nothing is half done: every payment is either untouched or fully applied, its
+  request agreeing with it, and no release lacks its wallet credit (checked through a fresh
+  ``Ledger``).
 - Two runners at once release every held payment exactly once.
 
 The payments are built with the domain and saved in one go, at business time ``T0``; the
@@ -118,8 +119,9 @@ def verify_calls(sim: PaystackSimulator) -> int:
         return sum("/verify/" in call["path"] for call in sim.state.calls)
 
 
+@pytest.mark.parametrize("mode", [(), ("--once",)], ids=["long-running", "once"])
 def test_sigterm_mid_sweep_exits_0_within_10s_with_nothing_half_done(
-    pg_store: Store, sim: PaystackSimulator
+    pg_store: Store, sim: PaystackSimulator, mode: tuple[str, ...]
 ) -> None:
     seeder = Seeder(pg_store)
     due = [seeder.payment() for _ in range(200)]
@@ -135,7 +137,7 @@ def test_sigterm_mid_sweep_exits_0_within_10s_with_nothing_half_done(
             },
         }
     )
-    process = spawn(pg_store, sim, LEDGER_PROVIDER_CONCURRENCY="2")
+    process = spawn(pg_store, sim, *mode, LEDGER_PROVIDER_CONCURRENCY="2")
     try:
         deadline = time.monotonic() + 60
         while verify_calls(sim) < 30 and time.monotonic() < deadline:
@@ -151,7 +153,16 @@ def test_sigterm_mid_sweep_exits_0_within_10s_with_nothing_half_done(
             process.kill()
             process.communicate()
     assert process.returncode == 0, stderr
-    assert "event=runner_stopped" in stderr
+    if mode:
+        assert "job=check_pending_payments" in stderr
+        [sweep] = [
+            line
+            for line in stderr.splitlines()
+            if "event=job_finished" in line and "job=check_pending_payments" in line
+        ]
+        assert "status=interrupted" in sweep
+    else:
+        assert "event=runner_stopped" in stderr
     assert verify_calls(sim) < len(due), "stopped mid-sweep, not after it"
 
     ledger = pg_store.open()
