@@ -26,10 +26,12 @@ from typing import Any, ClassVar, Protocol
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
+from eventsourcing.utils import resolve_topic
 
 from ledger.application import Ledger
 from projections import schema
 from projections.db import ReadDB
+from projections.log_reader import LogReader
 from projections.schema import Table
 
 TRACKING_DDL = """
@@ -97,6 +99,11 @@ class Projector(ABC):
     ) -> None:
         """Fold one event into the tables (physical names in ``tables``). ``stored`` is the
         event as stored (``stored.id`` is its position in the log, ``stored.state`` its bytes)."""
+
+    def handles(self, event_class: type) -> bool:
+        """Whether ``apply`` does anything with events of ``event_class``. The engine decodes
+        and applies only those (the others still move the position). Default: all."""
+        return True
 
     def fold(
         self,
@@ -184,7 +191,14 @@ def write_position(db: ReadDB, name: str, position: int, at: Any) -> None:
     )
 
 
-Batch = tuple[Sequence[Notification], list[DomainEventProtocol[Any]]]
+@dataclass(frozen=True)
+class _Batch:
+    """A batch of the log: how far it goes and the events the projector handles in it."""
+
+    last: int | None  # the last position read (None: nothing after the position)
+    read: int  # notifications read
+    notifications: Sequence[Notification]  # those the projector handles, in order
+    events: list[DomainEventProtocol[Any]]  # the same, decoded
 
 
 class _ReadAhead:
@@ -196,33 +210,30 @@ class _ReadAhead:
     free, so a batch read ahead and not used is simply dropped. No thread is started unless
     a batch comes back full (there may be more)."""
 
-    def __init__(
-        self, read: Callable[[int, int | None], Batch], batch_size: int, stop: int | None
-    ) -> None:
+    def __init__(self, read: Callable[[int], _Batch], batch_size: int, stop: int | None) -> None:
         self._read = read
         self._batch_size = batch_size
         self._stop = stop
         self._executor: ThreadPoolExecutor | None = None
-        self._ahead: tuple[int, Future[Batch]] | None = None
+        self._ahead: tuple[int, Future[_Batch]] | None = None
 
-    def read(self, after: int) -> Batch:
+    def read(self, after: int) -> _Batch:
         ahead, self._ahead = self._ahead, None
         if ahead is not None and ahead[0] == after:
             batch = ahead[1].result()
         else:
             if ahead is not None:
                 ahead[1].result()  # let it finish (or fail) before reading again
-            batch = self._read(after, self._stop)
-        notifications = batch[0]
-        last = notifications[-1].id if notifications else None
+            batch = self._read(after)
+        last = batch.last
         if (
             last is not None
-            and len(notifications) == self._batch_size
+            and batch.read == self._batch_size
             and (self._stop is None or last < self._stop)
         ):
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(1, thread_name_prefix="projection-read")
-            self._ahead = (last, self._executor.submit(self._read, last, self._stop))
+            self._ahead = (last, self._executor.submit(self._read, last))
         return batch
 
     def close(self) -> None:
@@ -248,6 +259,7 @@ class ProjectionEngine:
     ) -> None:
         self.ledger = ledger
         self.db = db
+        self.log = LogReader(ledger.recorder)
         self.projectors = {p.name: p for p in projectors}
         self.batch_size = batch_size
         with db.transaction():
@@ -259,10 +271,6 @@ class ProjectionEngine:
 
     def head(self) -> int:
         return int(self.ledger.recorder.max_notification_id() or 0)
-
-    def _decode(self, notifications: Sequence[Notification]) -> list[DomainEventProtocol[Any]]:
-        to_event = self.ledger.mapper.to_domain_event
-        return [to_event(n) for n in notifications]
 
     def catch_up_one(
         self,
@@ -293,11 +301,11 @@ class ProjectionEngine:
             return self._catch_up_behind(projector, name, tables, stop, on_batch)
         position = read_position(self.db, name)
         applied = 0
-        reader = _ReadAhead(self._read, self.batch_size, stop)
+        reader = _ReadAhead(self._reader(projector, stop), self.batch_size, stop)
         try:
             while True:
-                notifications, events = reader.read(position)
-                if not notifications:
+                batch = reader.read(position)
+                if batch.last is None:
                     return applied
                 with self.db.transaction():
                     # Re-read inside the transaction: another engine may have moved it.
@@ -305,12 +313,14 @@ class ProjectionEngine:
                     if current != position:
                         position = current
                         continue
-                    with projector.batch(self.db, tables, events):
-                        for notification, event in zip(notifications, events, strict=True):
+                    with projector.batch(self.db, tables, batch.events):
+                        for notification, event in zip(
+                            batch.notifications, batch.events, strict=True
+                        ):
                             projector.apply(event, self.db, tables, notification)
-                    position = notifications[-1].id
+                    position = batch.last
                     write_position(self.db, name, position, self.ledger.wall_clock())
-                applied += len(notifications)
+                applied += batch.read
                 if on_batch is not None:
                     on_batch(Progress(name, position, stop or self.head(), applied))
         finally:
@@ -334,7 +344,7 @@ class ProjectionEngine:
         still committed (it is complete) before the error propagates."""
         position = committed = read_position(self.db, name)
         applied = 0
-        reader = _ReadAhead(self._read, self.batch_size, stop)
+        reader = _ReadAhead(self._reader(projector, stop), self.batch_size, stop)
         writer: ThreadPoolExecutor | None = None
         reads: ReadDB | None = None  # for folding while the engine's connection writes
         inflight: tuple[Future[None], int, int] | None = None  # (commit, position, events)
@@ -359,8 +369,8 @@ class ProjectionEngine:
 
         try:
             while True:
-                notifications, events = reader.read(position)
-                if not notifications:
+                batch = reader.read(position)
+                if batch.last is None:
                     if inflight is None:
                         return applied
                     settle()
@@ -369,13 +379,13 @@ class ProjectionEngine:
                 if inflight is not None:
                     reads = reads or self.db.reopen()
                     source = reads
-                folded = projector.fold(source, tables, notifications, events, previous)
+                folded = projector.fold(source, tables, batch.notifications, batch.events, previous)
                 if not settle():
                     continue
-                end = notifications[-1].id
+                end = batch.last
                 writer = writer or ThreadPoolExecutor(1, thread_name_prefix="projection-write")
                 future = writer.submit(self._commit, name, folded, committed, end)
-                inflight, previous, position = (future, end, len(notifications)), folded, end
+                inflight, previous, position = (future, end, batch.read), folded, end
         finally:
             if inflight is not None:  # only on an error: let the complete batch commit
                 with contextlib.suppress(Exception):
@@ -395,12 +405,29 @@ class ProjectionEngine:
             folded.flush(self.db)
             write_position(self.db, name, end, self.ledger.wall_clock())
 
-    def _read(self, after: int, stop: int | None) -> Batch:
-        """The batch of the log after position ``after`` (up to ``stop``), decoded."""
-        notifications = self.ledger.recorder.select_notifications(
-            start=after + 1, limit=self.batch_size, stop=stop
-        )
-        return notifications, self._decode(notifications)
+    def _reader(self, projector: Projector, stop: int | None) -> Callable[[int], _Batch]:
+        """Reads the batch after a position (up to ``stop``), decoding only the events
+        ``projector`` handles."""
+        to_event = self.ledger.mapper.to_domain_event
+        wanted: dict[str, bool] = {}
+
+        def read(after: int) -> _Batch:
+            notifications = self.log.select(after + 1, self.batch_size, stop)
+            if not notifications:
+                return _Batch(None, 0, (), [])
+            kept: list[Notification] = []
+            events: list[DomainEventProtocol[Any]] = []
+            for notification in notifications:
+                topic = notification.topic
+                handled = wanted.get(topic)
+                if handled is None:
+                    handled = wanted[topic] = projector.handles(resolve_topic(topic))
+                if handled:
+                    kept.append(notification)
+                    events.append(to_event(notification))
+            return _Batch(notifications[-1].id, len(notifications), kept, events)
+
+        return read
 
     def catch_up(self, names: Iterable[str] | None = None) -> dict[str, int]:
         """Bring the named projectors (default all) up to the head of the log."""
@@ -428,29 +455,21 @@ class ProjectionEngine:
         with self.db.transaction():
             read_position(self.db, name, lock=True)  # the live engines wait for the swap
             position = read_position(self.db, shadow)
-            tail = self._tail(position)
-            with projector.batch(self.db, new_tables, [event for _, event in tail]):
-                for notification, event in tail:
-                    projector.apply(event, self.db, new_tables, notification)
-                    position = notification.id
-                    applied += 1
+            read = self._reader(projector, None)
+            tail: list[_Batch] = []
+            while (batch := read(position)).last is not None:
+                tail.append(batch)  # the few events written since the last batch
+                position = batch.last
+                applied += batch.read
+            with projector.batch(self.db, new_tables, [e for b in tail for e in b.events]):
+                for batch in tail:
+                    for notification, event in zip(batch.notifications, batch.events, strict=True):
+                        projector.apply(event, self.db, new_tables, notification)
             for logical, table in projector.tables.items():
                 schema.swap(self.db, logical, new_tables[logical], table)
             write_position(self.db, name, position, self.ledger.wall_clock())
             self.db.execute("DELETE FROM projection_tracking WHERE name = %s", [shadow])
         return applied
-
-    def _tail(self, after: int) -> list[tuple[Notification, DomainEventProtocol[Any]]]:
-        """Every notification after ``after`` (the few written since the last batch)."""
-        out: list[tuple[Notification, DomainEventProtocol[Any]]] = []
-        while True:
-            notifications = self.ledger.recorder.select_notifications(
-                start=after + 1, limit=self.batch_size
-            )
-            if not notifications:
-                return out
-            out.extend(zip(notifications, self._decode(notifications), strict=True))
-            after = notifications[-1].id
 
     def status(self) -> list[Progress]:
         head = self.head()

@@ -439,6 +439,9 @@ class LedgerTables(Projector):
             self._unit = outer
         unit.flush()  # only when every event applied: an error leaves nothing to write
 
+    def handles(self, event_class: type) -> bool:
+        return event_class in _HANDLERS
+
     def fold(
         self,
         db: ReadDB,
