@@ -57,7 +57,7 @@ class Store:
     def ok(self, *args: str, **env: str) -> CliResult:
         result = self.run(*args, **env)
         assert result.exit_code == 0, (args, result.output)
-        assert result.stderr == ""
+        assert result.stderr == "", result.stderr
         return result
 
     def json(self, *args: str, **env: str) -> Any:

@@ -40,11 +40,14 @@ class FakePaystack(BaseHTTPRequestHandler):
         if self.path.endswith("/slow"):
             time.sleep(0.5)
         body = verify_success()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (the timeout test): nothing to answer
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         pass
@@ -55,7 +58,10 @@ def server() -> Iterator[str]:
     FakePaystack.seen_auth = []
     FakePaystack.hits = []
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), FakePaystack)
-    httpd.daemon_threads = True
+    # Join the handler threads at server_close, so a slow handler cannot outlive its test and
+    # write to another test's captured stderr.
+    httpd.daemon_threads = False
+    httpd.block_on_close = True
     thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
