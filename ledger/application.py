@@ -23,7 +23,7 @@ personal data (emails pass through to the provider only).
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -216,9 +216,10 @@ class Ledger(Application[UUID]):
         saves) this does what the library's save does for them, in the same order; anything
         else (events, ``None``, keyword arguments) goes to the library's own ``save``.
         """
-        if kwargs or not all(isinstance(obj, LedgerAggregate) for obj in objs):
+        if not all(isinstance(obj, LedgerAggregate) for obj in objs):
             return super().save(*objs, **kwargs)
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        processing_event.saved_kwargs.update(kwargs)
         for aggregate in objs:
             processing_event.events.extend(aggregate.collect_events())
             processing_event.aggregates[aggregate.id] = aggregate
@@ -283,12 +284,18 @@ class Ledger(Application[UUID]):
             for aggregate_id in aggregate_ids:
                 self._cache.pop(aggregate_id, None)
 
-    def _run(self, decide: Callable[[bool], tuple[list[LedgerAggregate], Result]]) -> Result:
+    def _run(
+        self,
+        decide: Callable[[bool], tuple[list[LedgerAggregate], Result]],
+        *,
+        guard: Sequence[UUID] = (),
+    ) -> Result:
         """Decide (on cached state first), save what changed, retry on conflict.
 
         ``decide(fresh)`` loads what it needs (fresh from the store when ``fresh``), applies
         the domain and returns the changed aggregates and the result. Nothing is saved when it
-        raises."""
+        raises. The save fails with ``PaymentBusy`` if another command holds a payment in
+        ``guard`` (see ``ledger.locks``)."""
         attempts = self.settings.conflict_retries + 1
         fresh = False
         for _ in range(attempts):
@@ -311,7 +318,8 @@ class Ledger(Application[UUID]):
                     continue
                 return result
             try:
-                self.save(*changed)
+                with self._locks.guard(guard):
+                    self.save(*changed, **self._locks.save_kwargs(guard))
             except IntegrityError:
                 self._forget(*(a.id for a in changed))
                 fresh = True
@@ -423,8 +431,7 @@ class Ledger(Application[UUID]):
                 return [], Result(False, f"request {request_id} is already completed", request_id)
             return [request], Result(True, f"completed request {request_id}", request_id)
 
-        with self._locks.hold(ids.transaction_id(request_id)):
-            return self._run(decide)
+        return self._run(decide, guard=[ids.transaction_id(request_id)])
 
     def decline_request(
         self,
@@ -717,8 +724,7 @@ class Ledger(Application[UUID]):
                 txn.id,
             )
 
-        with self._locks.hold(transaction_id):
-            return self._run(decide)
+        return self._run(decide, guard=[transaction_id])
 
     def refund_escrow(
         self,

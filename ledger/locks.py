@@ -4,10 +4,14 @@ Refunds are provider-first (DESIGN.md): Paystack is asked, then the refund is re
 Paystack refuses nothing is recorded. While the provider call is in flight, a second writer
 (the release job, the celebrity completing the request, another decline) could change the
 payment; the refund's save would then collide, and the money Paystack already sent back would
-not be recorded, or would also be paid out. So every command that can consume a payment's
-escrow (refund, decline, resolve, release, complete) holds that payment's lock from its
-decision to its save. The lock is waited for up to ``LEDGER_PAYMENT_LOCK_TIMEOUT``, then the
-command fails with ``PaymentBusy`` (nothing written; retry later).
+not be recorded, or would also be paid out. So the commands that call the provider
+(refund, decline) and those whose decision another one could invalidate (resolve, recording a
+payment) hold that payment's lock from decision to save, waiting up to
+``LEDGER_PAYMENT_LOCK_TIMEOUT``; the hot commands that cannot conflict with each other
+(complete, release) only *guard* their save: it fails with ``PaymentBusy`` if the payment is
+held, checked inside the save's own transaction on PostgreSQL (no extra round trip). A refund
+decides on fresh state after taking the lock, so a guarded save that landed just before it
+is seen, and one that comes after fails. Nothing is written by a command that fails.
 
 PostgreSQL: a session advisory lock, so it holds across processes and replicas. SQLite (the
 embedded, single-process default): a lock in this process.
@@ -20,8 +24,8 @@ docs/operations.md).
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -32,8 +36,22 @@ class PaymentBusy(LedgerError):
     """Another command holds this payment (e.g. a refund is in flight); nothing was written."""
 
 
+# The SQLSTATE a guarded save raises (inside its own transaction) when a payment is held.
+GUARD_SQLSTATE = "LDG01"
+
+
 class PaymentLocks(Protocol):
-    def hold(self, payment: UUID) -> AbstractContextManager[None]: ...
+    def hold(self, payment: UUID) -> AbstractContextManager[None]:
+        """Hold ``payment`` from a decision to its save (waiting up to the timeout)."""
+        ...
+
+    def guard(self, payments: Sequence[UUID]) -> AbstractContextManager[None]:
+        """Around a save: fail with ``PaymentBusy`` if any of ``payments`` is held."""
+        ...
+
+    def save_kwargs(self, payments: Sequence[UUID]) -> dict[str, Any]:
+        """Keyword arguments that make the save itself check ``payments`` atomically."""
+        ...
 
 
 def lock_key(payment: UUID) -> int:
@@ -59,10 +77,13 @@ class LocalLocks:
         self.scope = scope
         self.timeout = timeout
 
+    def _lock(self, payment: UUID) -> threading.RLock:
+        with _LOCAL_GUARD:
+            return _LOCAL.setdefault((self.scope, payment), threading.RLock())
+
     @contextmanager
     def hold(self, payment: UUID) -> Iterator[None]:
-        with _LOCAL_GUARD:
-            lock = _LOCAL.setdefault((self.scope, payment), threading.RLock())
+        lock = self._lock(payment)
         if not lock.acquire(timeout=self.timeout):
             raise _busy(payment)
         try:
@@ -70,9 +91,24 @@ class LocalLocks:
         finally:
             lock.release()
 
+    @contextmanager
+    def guard(self, payments: Sequence[UUID]) -> Iterator[None]:
+        with ExitStack() as stack:
+            for payment in payments:
+                lock = self._lock(payment)
+                if not lock.acquire(blocking=False):
+                    raise _busy(payment)
+                stack.callback(lock.release)
+            yield
+
+    def save_kwargs(self, payments: Sequence[UUID]) -> dict[str, Any]:
+        return {}
+
 
 class PostgresLocks:
-    """Session advisory locks taken on a connection of the event store's pool."""
+    """Session advisory locks taken on a connection of the event store's pool (``hold``), and
+    a check inside the save's own transaction (``save_kwargs``: a shared transaction-level
+    try-lock, so a guarded save costs no extra round trip)."""
 
     def __init__(self, get_connection: Callable[[], AbstractContextManager[Any]], timeout: float):
         self._get_connection = get_connection
@@ -99,5 +135,19 @@ class PostgresLocks:
                 self._held.keys = held
                 conn.execute("SELECT pg_advisory_unlock(%s)", [key])
 
+    @contextmanager
+    def guard(self, payments: Sequence[UUID]) -> Iterator[None]:
+        yield  # the save checks (see save_kwargs)
 
-__all__ = ["LocalLocks", "PaymentBusy", "PaymentLocks", "PostgresLocks", "lock_key"]
+    def save_kwargs(self, payments: Sequence[UUID]) -> dict[str, Any]:
+        return {"payment_guard": [lock_key(p) for p in payments]} if payments else {}
+
+
+__all__ = [
+    "GUARD_SQLSTATE",
+    "LocalLocks",
+    "PaymentBusy",
+    "PaymentLocks",
+    "PostgresLocks",
+    "lock_key",
+]

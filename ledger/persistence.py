@@ -28,6 +28,7 @@ from psycopg import sql
 from psycopg.rows import tuple_row
 
 from ledger.errors import ConfigError
+from ledger.locks import GUARD_SQLSTATE, PaymentBusy
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,17 @@ class OneTripRecorder(PostgresApplicationRecorder):
         if not stored_events:
             return None
         query = self._head + ", ".join(["(%s, %s, %s, %s)"] * len(stored_events)) + self._tail
+        guard: Sequence[int] = kwargs.get("payment_guard") or ()
+        if guard:
+            # Fail the whole save, inside its own transaction, if another command holds one of
+            # these payments (ledger.locks): a shared try-lock held until COMMIT.
+            checks = "".join(
+                f"IF NOT pg_try_advisory_xact_lock_shared({int(key)}) THEN "
+                f"RAISE EXCEPTION USING ERRCODE = '{GUARD_SQLSTATE}', "
+                f"MESSAGE = 'payment busy'; END IF; "
+                for key in guard
+            )
+            query = query.replace("BEGIN; ", f"BEGIN; DO $$BEGIN {checks}END$$; ", 1)
         params: list[Any] = []
         for e in stored_events:
             params += (e.originator_id, e.originator_version, e.topic, e.state)
@@ -89,10 +101,14 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 while curs.description is None and curs.nextset():
                     pass  # to the INSERT's result
                 notification_ids = [row[0] for row in curs.fetchall()]
-            except psycopg.Error:
+            except psycopg.Error as exc:
                 if conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     with contextlib.suppress(psycopg.Error):  # if broken, the pool drops it
                         conn.execute("ROLLBACK")
+                if exc.sqlstate == GUARD_SQLSTATE:
+                    raise PaymentBusy(
+                        "payment is busy (a refund or another change is in progress); try again"
+                    ) from None
                 raise  # get_connection() maps it to eventsourcing's exceptions
         if len(notification_ids) != len(stored_events):
             raise OperationalError(
