@@ -12,6 +12,10 @@ Hourly at minute 0. Two sweeps, each over the read tables in pages of ``batch_si
 2. requests still PENDING after ``LEDGER_REQUEST_TIMEOUT`` (48h): declined
    (``request_timed_out``), their pending payment timed out, or a failed transaction recorded
    when there was none. A request whose payment is flagged waits for the operator (skipped).
+   When the provider could not be asked in this run (unreachable for some payment, or not
+   configured), a request with a payment still PENDING is skipped too: during an outage the
+   fan may have paid, and the payment sweep decides it once the provider answers, or times it
+   out (``provider_unreachable``) at the give-up deadline.
 
 Counting: succeeded = a command changed something; skipped = nothing to do (still pending,
 already done, flagged); failed = the item raised (logged; the others go on).
@@ -74,26 +78,31 @@ def _apply(
         log.error(kv(event="item_failed", job=JOB, item=payment.id, action="verify", error=answer))
 
 
-def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> None:
+def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> bool:
     """Verify every due payment, applying each answer as it arrives.
 
     The provider is asked from ``ctx.concurrency`` worker threads while this thread applies
     the answers already in (one writer), so the sweep takes about as long as the provider
     calls alone rather than calls plus writes. At most ``window`` payments are in flight,
     so memory does not grow with the backlog. On stop, calls not yet started are cancelled
-    and answers not yet applied are dropped (asking is read-only: the next run asks again)."""
+    and answers not yet applied are dropped (asking is read-only: the next run asks again).
+    Returns whether the provider was unreachable for any payment (an outage)."""
     provider = ctx.provider
     assert provider is not None
     window = max(ctx.concurrency * 4, 16)
     pool = ThreadPoolExecutor(max_workers=ctx.concurrency, thread_name_prefix="verify")
     in_flight: dict[Future[Verification | ProviderError], queries.PendingPayment] = {}
+    outage = False
 
     def apply_done(block: bool) -> None:
+        nonlocal outage
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=None if block else 0)
         for future in done:
             payment = in_flight.pop(future)
+            answer = future.result()
+            outage = outage or isinstance(answer, ProviderUnavailable)
             if not ctx.stop.is_set():
-                _apply(ctx, counts, payment, future.result())
+                _apply(ctx, counts, payment, answer)
 
     try:
         for payment in _pending(ctx, cutoff):
@@ -114,9 +123,10 @@ def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> Non
             apply_done(block=True)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+    return outage
 
 
-def _sweep_requests(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> None:
+def _sweep_requests(ctx: JobContext, counts: JobCounts, cutoff: datetime, *, outage: bool) -> None:
     after: UUID | None = None
     while not ctx.stop.is_set():
         page = queries.list_stale_requests(
@@ -131,6 +141,17 @@ def _sweep_requests(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> Non
                 counts.skip()
                 log.info(
                     kv(event="item_skipped", job=JOB, item=request.id, reason="payment flagged")
+                )
+                continue
+            if outage and request.transaction_status == "PENDING":
+                counts.skip()
+                log.warning(
+                    kv(
+                        event="request_timeout_deferred",
+                        job=JOB,
+                        item=request.id,
+                        reason="provider unreachable: its payment may have succeeded",
+                    )
                 )
                 continue
             run_item(
@@ -148,11 +169,12 @@ def check_pending_payments(ctx: JobContext) -> JobCounts:
     if ctx.provider is None:
         counts.error = "no payment provider (PAYSTACK_SECRET_KEY): payments not verified"
         log.error(kv(event="provider_missing", job=JOB))
+        outage = True
     else:
         ctx.catch_up()
-        _sweep_payments(ctx, counts, ctx.now - ctx.settings.payment_verify_after)
+        outage = _sweep_payments(ctx, counts, ctx.now - ctx.settings.payment_verify_after)
     ctx.catch_up()  # the verifications above changed requests
-    _sweep_requests(ctx, counts, ctx.now - ctx.settings.request_timeout)
+    _sweep_requests(ctx, counts, ctx.now - ctx.settings.request_timeout, outage=outage)
     return counts
 
 

@@ -308,6 +308,25 @@ def test_a_provider_answering_503_leaves_payments_pending_until_the_give_up_dead
     assert_declined(world, payment, "payment_timed_out")
 
 
+def test_an_outage_defers_the_48h_request_timeout_of_a_request_whose_payment_may_have_succeeded(
+    make_world: Callable[..., World],
+) -> None:
+    world = make_world()  # default timeouts: request 48h, give-up 72h
+    payment = world.pay()
+    world.script(payment)  # paid at Paystack; the webhook was missed
+    unpaid = world.request()
+    down = {"faults": [{"http": 503}] * 2}
+    world.sim.script({"references": {payment.reference: down}})
+    world.at(49)
+    world.run(CHECK)
+    assert_untouched(world, payment)  # not declined during the outage
+    assert world.api.get_request(unpaid).status is RequestStatus.DECLINED  # no payment at all
+    world.at(50)  # the provider answers again: the payment is verified after all
+    world.run(CHECK)
+    assert world.txn(payment).status is TxStatus.COMPLETED
+    assert world.req(payment).status is RequestStatus.IN_PROGRESS
+
+
 def test_a_provider_that_is_down_leaves_every_payment_pending_until_the_deadline(
     make_world: Callable[..., World],
 ) -> None:
