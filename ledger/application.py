@@ -300,6 +300,7 @@ class Ledger(Application[UUID]):
         fresh = False
         for _ in range(attempts):
             self._used_cache = False
+            self._local.reads = []
             try:
                 changed, result = decide(fresh)
             except (DomainError, NotFound):
@@ -319,7 +320,7 @@ class Ledger(Application[UUID]):
                 return result
             try:
                 with self._locks.guard(guard):
-                    self.save(*changed, **self._locks.save_kwargs(guard))
+                    self.save(*changed, **self._locks.save_kwargs(guard, self._local.reads))
             except IntegrityError:
                 self._forget(*(a.id for a in changed))
                 fresh = True
@@ -347,6 +348,12 @@ class Ledger(Application[UUID]):
             return new()
 
         return self._run(decide)
+
+    def _depends_on(self, aggregate_id: UUID, version: int) -> None:
+        """The decision rests on ``aggregate_id`` at ``version`` (0: it did not exist) without
+        writing it: the save fails, and the command is decided again, if it moved meanwhile
+        (checked inside the save on PostgreSQL; on SQLite the command holds the lock)."""
+        self._local.reads.append((aggregate_id, version))
 
     def _before_side_effect(self, fresh: bool) -> None:
         """Never call the provider on a decision taken from cached state."""
@@ -449,6 +456,8 @@ class Ledger(Application[UUID]):
         def decide(fresh: bool) -> tuple[list[LedgerAggregate], Result]:
             request = self._get(Request, request_id, fresh=fresh)
             txn = self._find(Transaction, ids.transaction_id(request_id), fresh=True)
+            # A payment recorded after this read must not be left PENDING on a declined request.
+            self._depends_on(ids.transaction_id(request_id), txn.version if txn else 0)
             if request.status is RequestStatus.IN_PROGRESS and not refund_reference:
                 assert txn is not None
                 self._before_side_effect(fresh)
@@ -493,6 +502,7 @@ class Ledger(Application[UUID]):
 
         def new() -> tuple[list[LedgerAggregate], Result]:
             request = self._get(Request, request_id, fresh=True)
+            self._depends_on(request.id, request.version)
             if request.status is not RequestStatus.PENDING:
                 raise DomainError(
                     f"request {request_id} is {request.status.value}: only a PENDING request "
@@ -527,9 +537,13 @@ class Ledger(Application[UUID]):
                 )
             return [], Result(False, f"payment {reference} is already recorded", tid)
 
-        # Held like decline_request holds it: the two save no aggregate in common, so without
-        # the lock a decline landing between new()'s read and save left a PENDING payment on a
-        # DECLINED request, and the money, when it arrived, could be neither applied nor flagged.
+        # The two save no aggregate in common with a decline of the same request, so without a
+        # check a decline landing between new()'s read and the save left a PENDING payment on a
+        # DECLINED request, and the money, when it arrived, could be neither applied nor
+        # flagged. The save validates the request's version read (PostgreSQL), or the command
+        # holds the payment's lock like decline_request does (SQLite).
+        if self._locks.validates_reads:
+            return self._create_once(new, existing, tid)
         with self._locks.hold(tid):
             return self._create_once(new, existing, tid)
 

@@ -36,8 +36,13 @@ class PaymentBusy(LedgerError):
     """Another command holds this payment (e.g. a refund is in flight); nothing was written."""
 
 
-# The SQLSTATE a guarded save raises (inside its own transaction) when a payment is held.
+# The SQLSTATEs a save raises inside its own transaction: a payment is held (guard), or an
+# aggregate the decision read but does not write changed since it was read (read set).
 GUARD_SQLSTATE = "LDG01"
+STALE_READ_SQLSTATE = "LDG02"
+
+# (aggregate id, version the decision read; 0 when it did not exist)
+ReadSet = Sequence[tuple[UUID, int]]
 
 
 class PaymentLocks(Protocol):
@@ -49,8 +54,14 @@ class PaymentLocks(Protocol):
         """Around a save: fail with ``PaymentBusy`` if any of ``payments`` is held."""
         ...
 
-    def save_kwargs(self, payments: Sequence[UUID]) -> dict[str, Any]:
-        """Keyword arguments that make the save itself check ``payments`` atomically."""
+    def save_kwargs(self, payments: Sequence[UUID], reads: ReadSet = ()) -> dict[str, Any]:
+        """Keyword arguments that make the save itself check, atomically, that none of
+        ``payments`` is held and that no aggregate in ``reads`` moved past the version read."""
+        ...
+
+    @property
+    def validates_reads(self) -> bool:
+        """Whether saves check their read set (else a command must hold the lock instead)."""
         ...
 
 
@@ -101,8 +112,12 @@ class LocalLocks:
                 stack.callback(lock.release)
             yield
 
-    def save_kwargs(self, payments: Sequence[UUID]) -> dict[str, Any]:
+    def save_kwargs(self, payments: Sequence[UUID], reads: ReadSet = ()) -> dict[str, Any]:
         return {}
+
+    @property
+    def validates_reads(self) -> bool:
+        return False
 
 
 class PostgresLocks:
@@ -139,15 +154,26 @@ class PostgresLocks:
     def guard(self, payments: Sequence[UUID]) -> Iterator[None]:
         yield  # the save checks (see save_kwargs)
 
-    def save_kwargs(self, payments: Sequence[UUID]) -> dict[str, Any]:
-        return {"payment_guard": [lock_key(p) for p in payments]} if payments else {}
+    def save_kwargs(self, payments: Sequence[UUID], reads: ReadSet = ()) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if payments:
+            kwargs["payment_guard"] = [lock_key(p) for p in payments]
+        if reads:
+            kwargs["expect_versions"] = list(reads)
+        return kwargs
+
+    @property
+    def validates_reads(self) -> bool:
+        return True
 
 
 __all__ = [
     "GUARD_SQLSTATE",
+    "STALE_READ_SQLSTATE",
     "LocalLocks",
     "PaymentBusy",
     "PaymentLocks",
     "PostgresLocks",
+    "ReadSet",
     "lock_key",
 ]

@@ -19,16 +19,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import sql
 from psycopg.rows import tuple_row
 
 from ledger.errors import ConfigError
-from ledger.locks import GUARD_SQLSTATE, PaymentBusy
+from ledger.locks import GUARD_SQLSTATE, STALE_READ_SQLSTATE, PaymentBusy
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class OneTripRecorder(PostgresApplicationRecorder):
             table=table,
         )
         # Rendered once, with any literal % doubled: the values are bound by ClientCursor.
+        self._table_sql = table.as_string().replace("%", "%%")
         self._head = head.as_string().replace("%", "%%")
         self._head += "(originator_id, originator_version, topic, state) VALUES "
         self._tail = " RETURNING notification_id; COMMIT"
@@ -89,6 +96,20 @@ class OneTripRecorder(PostgresApplicationRecorder):
                 for key in guard
             )
             query = query.replace("BEGIN; ", f"BEGIN; DO $$BEGIN {checks}END$$; ", 1)
+        expected: Sequence[tuple[UUID, int]] = kwargs.get("expect_versions") or ()
+        if expected:
+            # Read-set validation, under the table lock (no insert can slip in before COMMIT):
+            # an aggregate the decision read but does not write must not have moved since.
+            # Every value is ours and re-typed here (the table's quoted name, a UUID, an int).
+            table = self._table_sql
+            checks = "".join(
+                f"IF EXISTS (SELECT 1 FROM {table} WHERE originator_id = "  # noqa: S608
+                f"'{UUID(str(aggregate_id))}'::uuid AND originator_version > {int(version)}) "
+                f"THEN RAISE EXCEPTION USING ERRCODE = '{STALE_READ_SQLSTATE}', "
+                f"MESSAGE = 'stale read'; END IF; "
+                for aggregate_id, version in expected
+            )
+            query = query.replace(" NOTIFY ", f" DO $$BEGIN {checks}END$$; NOTIFY ", 1)
         params: list[Any] = []
         for e in stored_events:
             params += (e.originator_id, e.originator_version, e.topic, e.state)
@@ -109,6 +130,8 @@ class OneTripRecorder(PostgresApplicationRecorder):
                     raise PaymentBusy(
                         "payment is busy (a refund or another change is in progress); try again"
                     ) from None
+                if exc.sqlstate == STALE_READ_SQLSTATE:
+                    raise IntegrityError("an aggregate read by the decision changed") from None
                 raise  # get_connection() maps it to eventsourcing's exceptions
         if len(notification_ids) != len(stored_events):
             raise OperationalError(
