@@ -41,8 +41,9 @@ def _query_names(dependant: Dependant) -> Iterator[str]:
 
 
 def reject_unknown_query(request: Request) -> None:
-    """422 for a query parameter the route does not take: a misspelt report filter must not
-    silently return everything. (Not on webhooks: a provider may add its own.)"""
+    """422 for a query parameter the route does not take (a misspelt report filter must not
+    silently return everything), or one given twice. (Not on webhooks: a provider may add
+    its own.)"""
     if not request.query_params or request.url.path.startswith("/webhooks/paystack"):
         return
     route = request.scope.get("route")
@@ -56,6 +57,18 @@ def reject_unknown_query(request: Request) -> None:
     if unknown:
         names = ", ".join(repr(name[:40]) for name in unknown[:3])
         raise ApiError(422, "invalid_request", f"unknown query parameter {names}")
+    # No route takes a list: a repeated parameter is ambiguous (which one filters?), not "the
+    # last one wins".
+    repeated = sorted(
+        {
+            name
+            for name, _ in request.query_params.multi_items()
+            if len(request.query_params.getlist(name)) > 1
+        }
+    )
+    if repeated:
+        names = ", ".join(repr(name[:40]) for name in repeated[:3])
+        raise ApiError(422, "invalid_request", f"query parameter {names} given more than once")
 
 
 def services(request: Request) -> Services:

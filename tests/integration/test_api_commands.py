@@ -189,6 +189,12 @@ class TestErrors:
         )
         is_error(bad_json, 422, "invalid_request")
 
+    def test_an_unknown_or_repeated_query_parameter_is_422(self, api: Api) -> None:
+        is_error(api.get("/reports/payments?curency=NGN"), 422, "invalid_request")
+        repeated = api.get("/reports/payments?currency=NGN&currency=GHS")
+        is_error(repeated, 422, "invalid_request")
+        assert "more than once" in repeated.json()["message"]
+
     def test_a_domain_rule_is_409(self, api: Api) -> None:
         seed_users(api)
         is_error(api.post("/requests", json={**CREATE, "fan": "star-1"}), 409, "rule_violation")
