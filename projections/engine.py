@@ -150,8 +150,8 @@ class Projector(ABC):
         through ``db``; ``previous`` is the batch before, which may not be committed yet: its
         effects must be taken from it. A projector that implements this is written behind
         (see ``ProjectionEngine.catch_up_one``); the others are applied with ``batch`` and
-        ``apply`` inside the batch's transaction."""
-        raise NotImplementedError
+        ``apply`` inside the batch's transaction, and this base method is never called."""
+        raise TypeError(f"{type(self).__name__} does not fold batches (it is applied per event)")
 
     @contextmanager
     def batch(
