@@ -23,8 +23,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol
 
 import httpx
 import psycopg
@@ -35,7 +34,14 @@ from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import ConfigError, ProviderError, ProviderUnavailable
 from ledger.persistence import store_config
-from ledger.providers.http import Caller, RetryPolicy, one_line, parse, read_json
+from ledger.providers.http import (
+    Caller,
+    OwnsHttpClient,
+    RetryPolicy,
+    one_line,
+    parse,
+    read_json,
+)
 
 PROVIDER = "flutterwave"
 log = logging.getLogger("ledger.providers.flutterwave")
@@ -241,7 +247,7 @@ class _TokenAnswer(BaseModel):
     expires_in: StrictInt = Field(gt=0)
 
 
-class FlutterwaveTokenManager:
+class FlutterwaveTokenManager(OwnsHttpClient):
     """Keeps one valid Flutterwave access token in ``provider_tokens`` for all processes."""
 
     def __init__(
@@ -312,21 +318,6 @@ class FlutterwaveTokenManager:
             f"FlutterwaveTokenManager(token_url={self.token_url!r}, "
             f"client_id={self.client_id!r}, store={self._store!r})"
         )
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def refresh_if_needed(self, now: datetime | None = None) -> TokenOutcome:
         """Fetch and store a new token when less than the margin remains (single flight).

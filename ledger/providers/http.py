@@ -23,7 +23,8 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -190,8 +191,32 @@ def one_line(text: str, *, limit: int = 200) -> str:
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
+class OwnsHttpClient:
+    """Closes the ``httpx.Client`` it made (not one that was injected: its owner closes that);
+    usable as a context manager."""
+
+    _client: httpx.Client
+    _owns_client: bool
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
 __all__ = [
     "Caller",
+    "OwnsHttpClient",
     "RetryPolicy",
     "is_retryable_status",
     "one_line",

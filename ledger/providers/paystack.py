@@ -25,8 +25,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -34,7 +33,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, Str
 
 from ledger.config import Settings
 from ledger.errors import ConfigError, InvalidInput, ProviderError
-from ledger.providers.http import Caller, RetryPolicy, one_line, parse, read_json
+from ledger.providers.http import (
+    Caller,
+    OwnsHttpClient,
+    RetryPolicy,
+    one_line,
+    parse,
+    read_json,
+)
 from ledger.providers.port import Initialized, Outcome, RefundAccepted, Verification
 
 DEFAULT_URL = "https://api.paystack.co"
@@ -88,7 +94,7 @@ class _RefundData(_Model):
     status: str
 
 
-class PaystackClient:
+class PaystackClient(OwnsHttpClient):
     """Paystack's initialize, verify and refund; ``verify_many`` for bounded-concurrency
     sweeps. Thread-safe (one ``httpx.Client``, shared). Close it, or use it as a context
     manager, unless the ``httpx.Client`` was injected (its owner closes that)."""
@@ -151,21 +157,6 @@ class PaystackClient:
             f"PaystackClient(base_url={self.base_url!r}, timeout={self.timeout}, "
             f"max_retries={self._retry.max_retries}, concurrency={self.concurrency})"
         )
-
-    def close(self) -> None:
-        if self._owns_client:
-            self._client.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- the port --------------------------------------------------------------------------
 
