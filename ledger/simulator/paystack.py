@@ -182,6 +182,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, {"status": False, "message": message}, headers=headers)
         return True
 
+    def _answered_early(self, method: str, path: str, reference: str | None) -> bool:
+        """Record the call, then serve its scripted fault or a 401 for a wrong key; True
+        when that answer was sent and the route must not answer again."""
+        self._record(method, path)
+        if self._fault(reference):
+            return True
+        if not self._authorised():
+            self._send(401, {"status": False, "message": "Invalid key"})
+            return True
+        return False
+
     def _record(self, method: str, path: str) -> None:
         with self.server.state.lock:
             self.server.state.calls.append({"method": method, "path": path, "at": _now()})
@@ -224,11 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _initialize(self, body: dict[str, Any]) -> None:
         reference = str(body.get("reference") or f"sim_{self.server.state.new_id()}")
-        self._record("POST", "/transaction/initialize")
-        if self._fault(reference):
-            return
-        if not self._authorised():
-            self._send(401, {"status": False, "message": "Invalid key"})
+        if self._answered_early("POST", "/transaction/initialize", reference):
             return
         state = self.server.state
         with state.lock:
@@ -264,11 +271,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _verify(self, reference: str) -> None:
-        self._record("GET", f"/transaction/verify/{reference}")
-        if self._fault(reference):
-            return
-        if not self._authorised():
-            self._send(401, {"status": False, "message": "Invalid key"})
+        if self._answered_early("GET", f"/transaction/verify/{reference}", reference):
             return
         state = self.server.state
         with state.lock:
@@ -299,11 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _refund(self, body: dict[str, Any]) -> None:
         reference = str(body.get("transaction") or "")
-        self._record("POST", "/refund")
-        if self._fault(reference):
-            return
-        if not self._authorised():
-            self._send(401, {"status": False, "message": "Invalid key"})
+        if self._answered_early("POST", "/refund", reference):
             return
         state = self.server.state
         with state.lock:
