@@ -1,4 +1,4 @@
-"""The Paystack client against respx routes serving the shared fixtures (../shared/fixtures):
+"""The Paystack client against respx routes serving the provider fixtures (tests/fixtures):
 the data.status mapping, errors, retries with backoff and Retry-After, initialize, refund,
 bounded-concurrency sweeps, and the secret key kept out of reprs, errors and logs.
 
@@ -26,8 +26,8 @@ from ledger.errors import ConfigError, InvalidInput, ProviderError, ProviderUnav
 from ledger.providers.http import RetryPolicy
 from ledger.providers.paystack import PaystackClient
 from ledger.providers.port import Initialized, Outcome, RefundAccepted
+from tests.fixtures import fixture_json
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 BASE = "https://paystack.test"
 SECRET = "sk_test_never_print_0123456789abcdef"
 REF = "vyb_req_7f3a9c21"
@@ -35,13 +35,7 @@ VERIFY = f"/transaction/verify/{REF}"
 
 
 def fixture(name: str) -> Any:
-    path = FIXTURES / "paystack" / name
-    if not path.is_file():
-        pytest.fail(
-            f"provider fixture {path} is missing: the tests expect the shared fixtures folder "
-            f"at {FIXTURES.resolve()} (../shared/fixtures beside the clone)"
-        )
-    return json.loads(path.read_bytes())
+    return fixture_json("paystack", name)
 
 
 @pytest.fixture
