@@ -1,6 +1,6 @@
 """HTTP plumbing shared by the provider clients: retries, backoff, Retry-After, log lines.
 
-Policy (DESIGN.md "Payment verification outcomes"): a call is retried on a network error, a
+Policy (docs/design.md "Payment verification outcomes"): a call is retried on a network error, a
 timeout, HTTP 429 and HTTP 5xx, with exponential backoff and full jitter (a delay drawn
 uniformly from ``[0, min(max_delay, base_delay * 2**retry))``); an answer that says
 ``Retry-After: N`` (seconds, as Paystack's 429s do) waits N seconds instead, capped at

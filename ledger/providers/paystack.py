@@ -1,6 +1,6 @@
 """The Paystack client: the ``PaymentProvider`` port over Paystack's REST API (httpx, sync).
 
-``verify`` maps ``data.status`` to an ``Outcome`` (DESIGN.md "Payment verification outcomes"):
+``verify`` maps ``data.status`` to an ``Outcome`` (docs/design.md "Payment verification outcomes"):
 
     success                                   -> SUCCESS (amount, currency, id, paid_at)
     failed, abandoned, reversed               -> FAILED (gateway_response)

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 
 class Outcome(StrEnum):
-    """What a verification says about the money (DESIGN.md's outcome table)."""
+    """What a verification says about the money (docs/design.md's outcome table)."""
 
     SUCCESS = "success"  # data.status success: money arrived (amount/currency to be checked)
     FAILED = "failed"  # failed, abandoned, reversed

@@ -1,6 +1,6 @@
 """A Paystack simulator on loopback: initialize, verify, refund, and signed webhooks.
 
-It answers in the shapes of Paystack's API reference (see ``shared/fixtures``) so the product
+It answers in the shapes of Paystack's API reference (see ``tests/fixtures``) so the product
 can be exercised end to end without the internet: ``ledger demo`` and the e2e tests point
 ``PAYSTACK_URL`` at it, and nothing in the product treats it specially.
 
