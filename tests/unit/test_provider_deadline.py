@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,8 +156,8 @@ def drip_server() -> Iterator[type[DripServer]]:
     made: list[DripServer] = []
 
     class Made(DripServer):
-        def __init__(self, answer: bytes, **kwargs: float) -> None:
-            super().__init__(answer, **kwargs)  # type: ignore[arg-type]
+        def __init__(self, answer: bytes, **kwargs: Any) -> None:
+            super().__init__(answer, **kwargs)
             made.append(self)
 
     yield Made
