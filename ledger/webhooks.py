@@ -7,8 +7,9 @@ Order of the checks, each a ``WebhookOutcome`` that is recorded in ``webhook_del
 2. size (at most ``MAX_BODY_BYTES``): ``too_large``;
 3. the signature over the raw bytes, before any parsing (HMAC-SHA512, constant time):
    ``invalid_signature`` when missing or wrong;
-4. the body: a JSON object with a string ``event`` and an object ``data``, and for the events
-   acted on, the fields they need: ``malformed``;
+4. the body (``ledger.webhook_body``): a JSON object with a string ``event`` and an object
+   ``data``; the event name and the fields the ledger reads storable as text (no NUL, no
+   unpaired surrogate); for the events acted on, the fields they need: ``malformed``;
 5. the event: ``charge.success`` confirms the payment with that reference after the ledger has
    compared amount and currency with the transaction (a mismatch or a success for a failed
    payment is flagged: ``flagged``); ``refund.processed`` confirms the refund of the payment
@@ -24,13 +25,13 @@ answers non-2xx and Paystack delivers again.
 
 Invariants: nothing is parsed before the signature is checked; the signature, the secret key
 and the body never appear in a record or a log line (only the body's SHA-256); every delivery
-is recorded, valid or not (if even the record cannot be written, the outcome becomes
-``failed`` so that Paystack's retry gets recorded).
+is recorded, valid or not, its text escaped where a store could not keep it (if even the
+record cannot be written, the outcome becomes ``failed`` so that Paystack's retry gets
+recorded).
 """
 
 import hashlib
 import ipaddress
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -43,6 +44,7 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 from pydantic import SecretStr
 
+from ledger import webhook_body
 from ledger.application import Conflict, Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
@@ -192,7 +194,7 @@ class DeliveryStore:
             params.append(WebhookOutcome(outcome).value)
         if reference is not None:
             clauses.append("reference = %s")
-            params.append(reference)
+            params.append(webhook_body.storable(reference))  # as recorded
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         query = f"{_RECENT}{where} ORDER BY received_at DESC, id DESC LIMIT %s"
         with self._tables.connection() as conn:
@@ -212,43 +214,6 @@ class DeliveryStore:
             )
             for r in rows
         ]
-
-
-# -- parsing ----------------------------------------------------------------------------------
-
-
-class _Malformed(Exception):
-    """The body is not a webhook the ledger can read (the message says why; no body text)."""
-
-
-def _parse(raw: bytes) -> tuple[str, Mapping[str, Any]]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _Malformed("body is not JSON") from None
-    if not isinstance(body, dict):
-        raise _Malformed("body is not a JSON object")
-    event, data = body.get("event"), body.get("data")
-    if not isinstance(event, str) or not event:
-        raise _Malformed("no event")
-    if not isinstance(data, dict):
-        raise _Malformed("no data object")
-    return event, data
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise _Malformed(f"data.{name} is missing or not a string")
-    return value.strip()
-
-
-def _reference_hint(data: Mapping[str, Any]) -> str | None:
-    for name in ("reference", "transaction_reference"):
-        value = data.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
-    return None
 
 
 # -- the handler ------------------------------------------------------------------------------
@@ -316,19 +281,20 @@ class PaystackWebhooks:
         else:
             valid = True
             try:
-                event, data = _parse(raw)
-                reference = _reference_hint(data)
+                event, data = webhook_body.parse(raw)
+                reference = webhook_body.reference_hint(data)
+                webhook_body.check_storable(event, data)
                 applied = self._apply(event, data)
-            except _Malformed as exc:
+            except webhook_body.Malformed as exc:
                 applied = _Applied(WebhookOutcome.MALFORMED, str(exc))
         delivery = Delivery(
             id=self._new_id(),
             received_at=self._clock(),
-            event=event[:100] if event else None,
-            reference=reference,
+            event=webhook_body.storable(event[:100]) if event else None,
+            reference=webhook_body.storable(reference) if reference else None,
             signature_valid=valid,
             outcome=applied.outcome,
-            detail=applied.detail[:500],
+            detail=webhook_body.storable(applied.detail[:500]),
             body_sha256=digest,
             source_ip=source_ip,
             transaction_id=applied.transaction_id,
@@ -371,9 +337,9 @@ class PaystackWebhooks:
         try:
             charge = parse_transaction(data)
         except TransactionInvalid as exc:
-            raise _Malformed(str(exc)) from None
+            raise webhook_body.Malformed(str(exc)) from None
         if charge.outcome is not Outcome.SUCCESS:
-            raise _Malformed("data.status of a charge.success is not success")
+            raise webhook_body.Malformed("data.status of a charge.success is not success")
         paid = charge.verification()
         tid = self._transaction(charge.reference)
         if tid is None:
@@ -397,7 +363,7 @@ class PaystackWebhooks:
         return _Applied(WebhookOutcome.APPLIED, result.message, tid)
 
     def _refund_processed(self, data: Mapping[str, Any]) -> _Applied:
-        reference = _text(data, "transaction_reference")
+        reference = webhook_body.text(data, "transaction_reference")
         tid = self._transaction(reference)
         if tid is None:
             return _Applied(WebhookOutcome.UNKNOWN_REFERENCE, "no payment with this reference")
