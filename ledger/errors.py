@@ -9,6 +9,8 @@ these classes to exit codes and statuses in one place each (``ledger.cli.errors`
     │   └── InsufficientFunds  a debit would take a wallet below zero
     ├── NotFound               no aggregate with that id
     ├── ConfigError            a setting is missing or out of range; the store is unreachable
+    │   └── SchemaError        the operational tables' schema is older than this release
+    │                          needs (run ``ledger db upgrade``) or not one it knows
     └── ProviderError          the payment provider refused or answered nonsense
         └── ProviderUnavailable  network error, timeout, 5xx, 429: retrying may fix it
 
@@ -40,6 +42,11 @@ class ConfigError(LedgerError):
     """A setting is missing or invalid, or the configured store cannot be reached."""
 
 
+class SchemaError(ConfigError):
+    """The store's operational tables are at a schema version this release cannot use
+    (older: ``ledger db upgrade`` fixes it), or are not tables of a known release."""
+
+
 class ProviderError(LedgerError):
     """The payment provider refused the call or answered something we cannot use."""
 
@@ -57,4 +64,5 @@ __all__ = [
     "NotFound",
     "ProviderError",
     "ProviderUnavailable",
+    "SchemaError",
 ]
