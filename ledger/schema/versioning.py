@@ -24,19 +24,21 @@ creates the former; the latter are rebuilt from events, see ``projections``).
 """
 
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from importlib import metadata
 
+import psycopg
 from psycopg import sql
 
 from ledger.clock import system_clock
-from ledger.errors import SchemaError
+from ledger.errors import ConfigError, SchemaError
 from ledger.persistence import StoreConfig
-from ledger.schema.dialect import Conn, check_schema_name, connect, read_time
+from ledger.schema.dialect import Conn, check_schema_name, connect, first_line, read_time
 from ledger.schema.migrations import (
     BASELINE_COLUMNS,
     MIGRATIONS,
@@ -207,14 +209,24 @@ def _check_baseline(conn: Conn, config: StoreConfig) -> None:
             )
 
 
+@contextmanager
 def _session(
-    config: StoreConfig, conn: Conn | None, migrations: Sequence[Migration]
-) -> AbstractContextManager[Conn]:
+    config: StoreConfig,
+    conn: Conn | None,
+    migrations: Sequence[Migration],
+    *,
+    read_only: bool = False,
+) -> Iterator[Conn]:
+    """``conn``, or a new connection; a database error inside is one ``ConfigError`` line."""
     check_schema_name(config)
     check_numbering(migrations)
     if not migrations:
         raise ValueError("no migrations")
-    return nullcontext(conn) if conn is not None else connect(config)
+    try:
+        with nullcontext(conn) if conn is not None else connect(config, read_only=read_only) as c:
+            yield c
+    except (psycopg.Error, sqlite3.Error) as exc:
+        raise ConfigError(f"database error on the operational tables: {first_line(exc)}") from exc
 
 
 def ensure_schema(
@@ -289,8 +301,7 @@ def schema_status(
 ) -> SchemaStatus:
     """The store's state, read without changing anything (on SQLite the file is opened
     read-only: a missing file is a ``ConfigError``, never created)."""
-    check_schema_name(config)
-    with nullcontext(conn) if conn is not None else connect(config, read_only=True) as session:
+    with _session(config, conn, migrations, read_only=True) as session:
         return read_status(session, config, migrations)
 
 
