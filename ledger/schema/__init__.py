@@ -22,16 +22,8 @@ SQL helpers for the tables' users (placeholders, values, upserts, transactions) 
 """
 
 from ledger.schema.migrations import LATEST, MIGRATIONS, OPERATIONAL_TABLES, Migration
-from ledger.schema.versioning import (
-    UPGRADE_COMMAND,
-    VERSION_TABLE,
-    Applied,
-    SchemaStatus,
-    State,
-    ensure_schema,
-    schema_status,
-    upgrade,
-)
+from ledger.schema.status import UPGRADE_COMMAND, VERSION_TABLE, Applied, SchemaStatus, State
+from ledger.schema.versioning import ensure_schema, schema_status, upgrade
 
 __all__ = [
     "LATEST",

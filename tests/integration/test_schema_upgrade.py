@@ -26,7 +26,7 @@ from ledger.schema import (
     upgrade,
 )
 from ledger.schema.dialect import connect
-from ledger.schema.versioning import existing_tables
+from ledger.schema.status import existing_tables
 from ledger.sidetables import SideTables
 from ledger.webhooks import DeliveryStore
 from tests.schema_support import (
