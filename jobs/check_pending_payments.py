@@ -4,7 +4,7 @@ Hourly at minute 0. Two sweeps, each over the read tables in pages of ``batch_si
 
 1. payments with status and escrow PENDING, not flagged, created at least
    ``LEDGER_PAYMENT_VERIFY_AFTER`` (24h) ago: ask the provider (at most ``concurrency`` calls in
-   flight, each answer applied as it arrives) and apply DESIGN.md's outcome table through
+   flight, each answer applied as it arrives) and apply docs/design.md's outcome table through
    ``Ledger.apply_verification``. A payment with no reference times out (``no_reference``).
    When the provider cannot be reached the payment stays PENDING for the next run, and only
    after ``LEDGER_PAYMENT_GIVE_UP_AFTER`` (72h) times out (``provider_unreachable``): an

@@ -1,6 +1,6 @@
 """Contacts: where to reach a user (email address, webhook URL), outside the event log.
 
-The event store holds no personal data (DESIGN.md), so addresses live in a mutable
+The event store holds no personal data (docs/design.md), so addresses live in a mutable
 ``contacts`` table of the same database, keyed by the user's aggregate id (with the host's id
 beside it). Setting a contact replaces what was there; erasing deletes the row, and nothing
 else: no event records an address, and the notifications outbox stores no address either (it

@@ -1,6 +1,6 @@
 """Per-payment locks that keep a refund in flight safe from every other writer of that payment.
 
-Refunds are provider-first (DESIGN.md): Paystack is asked, then the refund is recorded, and if
+Refunds are provider-first (docs/design.md): Paystack is asked, then the refund is recorded, and if
 Paystack refuses nothing is recorded. While the provider call is in flight, a second writer
 (the release job, the celebrity completing the request, another decline) could change the
 payment; the refund's save would then collide, and the money Paystack already sent back would

@@ -1,6 +1,6 @@
 """Views: an aggregate's current state as a flat, JSON-ready dict, for the CLI and the HTTP API.
 
-Rules (the machine format of DESIGN.md "Money" and "Interfaces"): amounts are integers in minor
+Rules (the machine format of docs/design.md "Money" and "Interfaces"): amounts are integers in minor
 units, ids are strings, times are ISO 8601 with their UTC offset, enums are their values, and
 absent values are ``None``. ``MONEY_FIELDS`` says which fields are amounts and which field holds
 each one's currency, so a human renderer can format them (``NGN 5,000.00``) without knowing the

@@ -47,6 +47,8 @@ from ledger.application import Conflict, Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import ConfigError, DomainError, InvalidInput, NotFound
+from ledger.providers.paystack_answers import TransactionInvalid, parse_transaction
+from ledger.providers.port import Outcome
 from ledger.providers.webhooks import verify_signature
 from ledger.sidetables import SideTables, read_time
 
@@ -221,28 +223,6 @@ def _text(data: Mapping[str, Any], name: str) -> str:
     return value.strip()
 
 
-def _minor_units(data: Mapping[str, Any], name: str) -> int:
-    """An amount: an integer, or (as Paystack sends in refund events) a string of digits."""
-    value = data.get(name)
-    if isinstance(value, bool):
-        raise _Malformed(f"data.{name} is not an amount")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise _Malformed(f"data.{name} is not an amount")
-
-
-def _instant(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
-
-
 def _reference_hint(data: Mapping[str, Any]) -> str | None:
     for name in ("reference", "transaction_reference"):
         value = data.get(name)
@@ -367,21 +347,26 @@ class PaystackWebhooks:
             return None
 
     def _charge_success(self, data: Mapping[str, Any]) -> _Applied:
-        reference = _text(data, "reference")
-        amount = _minor_units(data, "amount")
-        currency = _text(data, "currency").upper()
-        provider_id = data.get("id")
-        status = data.get("status")
-        tid = self._transaction(reference)
+        # The same body model as verify answers (ledger.providers.paystack_answers).
+        try:
+            charge = parse_transaction(data)
+        except TransactionInvalid as exc:
+            raise _Malformed(str(exc)) from None
+        if charge.outcome is not Outcome.SUCCESS:
+            raise _Malformed("data.status of a charge.success is not success")
+        paid = charge.verification()
+        tid = self._transaction(charge.reference)
         if tid is None:
             return _Applied(WebhookOutcome.UNKNOWN_REFERENCE, "no payment with this reference")
+        assert paid.amount is not None  # a success has both
+        assert paid.currency is not None
         result = self.ledger.confirm_payment(
             tid,
-            amount=amount,
-            currency=currency,
-            provider_status=status if isinstance(status, str) and status else "success",
-            provider_transaction_id=str(provider_id)[:100] if provider_id is not None else None,
-            paid_at=_instant(data.get("paid_at") or data.get("paidAt")),
+            amount=paid.amount,
+            currency=paid.currency,
+            provider_status=paid.provider_status,
+            provider_transaction_id=(paid.provider_transaction_id or "")[:100] or None,
+            paid_at=paid.paid_at,
         )
         if not result.changed:
             return _Applied(WebhookOutcome.DUPLICATE, result.message, tid)

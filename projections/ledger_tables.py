@@ -7,7 +7,7 @@ One projector keeps all five, so they are always consistent with each other at o
 ``SELECT * FROM wallet_transactions WHERE isInEscrow = true AND escrowStatus = 'PENDING';``
 runs as written. ``isInEscrow`` is true exactly while money is held (COMPLETED and PENDING).
 
-Double entry (DESIGN.md): every money movement posts balanced lines per currency into
+Double entry (docs/design.md): every money movement posts balanced lines per currency into
 ``ledger_entries`` (``debit`` and ``credit`` are non-negative minor units):
 
     payment verified   debit provider:paystack   credit escrow

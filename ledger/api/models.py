@@ -1,6 +1,6 @@
 """The API's request and response bodies (they are its OpenAPI schema).
 
-Machine format as everywhere (DESIGN.md "Money"): amounts are integers in minor units with
+Machine format as everywhere (docs/design.md "Money"): amounts are integers in minor units with
 their ISO 4217 ``currency``, ids are strings, times ISO 8601 with their UTC offset. The
 response models mirror ``ledger.views`` field for field; the domain, not these models, decides
 what is valid (a schema check here only rejects shapes, with 422 ``invalid_request``).

@@ -5,7 +5,7 @@ changed; the application saves them together in one ``Application.save(...)`` (o
 transaction), so a release credits the wallet and marks the transaction, or neither happens.
 An empty result means the command had already taken effect: nothing to save.
 
-Rules (DESIGN.md "Payment verification outcomes"):
+Rules (docs/design.md "Payment verification outcomes"):
 - success with the expected amount and currency: the payment is verified and the request
   goes IN_PROGRESS; another amount or currency: flagged, never treated as paid;
 - success for a payment that already FAILED: flagged ``late_success``;

@@ -19,8 +19,7 @@ from tests.api_support import (
     refund_processed,
     sign,
 )
-
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "paystack"
+from tests.fixtures import fixture_bytes
 
 
 def pending_payment(api: Api, reference: str = "ref-1", amount: int = 500000) -> uuid.UUID:
@@ -255,8 +254,8 @@ def test_paystacks_own_fixture_verifies_byte_for_byte(make_api: Any) -> None:
     """The fixture's body and signature, as Paystack sent them, confirm the payment."""
     api = make_api(PAYSTACK_SECRET_KEY="sk_test_fixture_secret")
     tid = pending_payment(api, reference="vyb_req_7f3a9c21")
-    body = (FIXTURES / "webhook_charge_success.json").read_bytes()
-    signature = (FIXTURES / "webhook_charge_success.sig").read_text().strip()
+    body = fixture_bytes("paystack", "webhook_charge_success.json")
+    signature = fixture_bytes("paystack", "webhook_charge_success.sig").decode().strip()
     response = api.webhook(body, signature=signature)
     assert response.json()["outcome"] == "applied", response.text
     assert txn(api, tid).provider_transaction_id == "4099260516"

@@ -4,7 +4,7 @@ Payments are made through a ``Ledger`` of their own (as the host's API would mak
 jobs run in a ``JobRunner`` as ``ledger jobs run`` runs them, asking an in-process Paystack
 simulator over HTTP through the real ``PaystackClient``. Requests are created at ``T0``; the
 clock is then moved to the hour of each run. Each test states one behaviour: one per row of
-DESIGN.md's "Payment verification outcomes", the 48h request timeout, release and its
+docs/design.md's "Payment verification outcomes", the 48h request timeout, release and its
 deferral, wallets and the Flutterwave token.
 
 ``World`` and its fixtures are imported by the other job test modules.
@@ -45,7 +45,7 @@ CHECK = "check_pending_payments"
 RELEASE = "release_escrow_payments"
 WALLETS = "create_wallets"
 TOKEN = "refresh_flutterwave_token"
-FOUR = (TOKEN, CHECK, WALLETS, RELEASE)  # DESIGN.md's jobs, in the order --once runs them
+FOUR = (TOKEN, CHECK, WALLETS, RELEASE)  # docs/design.md's jobs, in the order --once runs them
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ commands also run on stale cached copies. Illegal commands and repeats are part 
 a ``LedgerError`` is an expected refusal, anything else fails. The model is only what the
 rules need to pick arguments (users, request ids, references); the truth is the store.
 
-After every step the six invariants of DESIGN.md are checked against the store:
+After every step the six invariants of docs/design.md are checked against the store:
 
 1. a refused command wrote nothing (checked around each command);
 2. each transaction is released or refunded at most once, a release only after the request

@@ -1,4 +1,4 @@
-"""The dependency rule (DESIGN.md "Layout"), checked on the source with ``ast``.
+"""The dependency rule (docs/design.md "Layout"), checked on the source with ``ast``.
 
 ``ledger/domain`` imports only the standard library, ``eventsourcing.domain``, pydantic and
 itself (plus ``ledger.errors``); nothing in ``ledger/`` imports ``jobs`` or ``projections``;

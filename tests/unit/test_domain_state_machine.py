@@ -1,7 +1,7 @@
 """Hypothesis state machine over one request, its payment and the celebrity's wallet, driven
 only through the escrow rules and the aggregates' commands (the pure domain, no store).
 
-After every step (DESIGN.md "Invariants"): a refused command wrote nothing; a command that
+After every step (docs/design.md "Invariants"): a refused command wrote nothing; a command that
 took effect, repeated at once, changes nothing; money is conserved; released or refunded at
 most once; a declined request stays declined; replay gives exactly the live state.
 """

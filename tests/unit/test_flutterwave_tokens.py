@@ -4,10 +4,10 @@ client secret stay out of logs, errors and reprs; two processes refreshing toget
 call (``BEGIN IMMEDIATE``). The same single-flight on PostgreSQL is in
 tests/integration/test_flutterwave_tokens.py.
 
-Flutterwave is a respx router behind an injected transport serving fixtures/flutterwave/token.json.
+Flutterwave is a respx router behind an injected transport serving the fixture
+tests/fixtures/flutterwave/token.json.
 """
 
-import json
 import logging
 import sqlite3
 import threading
@@ -32,8 +32,8 @@ from ledger.providers.flutterwave import (
     TokenStore,
 )
 from ledger.sidetables import SideTables
+from tests.fixtures import fixture_json
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 TOKEN_URL = "https://idp.flutterwave.test/realms/flutterwave/protocol/openid-connect/token"
 CLIENT_ID = "fw_client_id_123"
 CLIENT_SECRET = "fw_client_secret_never_print_987"
@@ -41,13 +41,7 @@ T0 = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
 
 
 def token_answer() -> dict[str, Any]:
-    path = FIXTURES / "flutterwave" / "token.json"
-    if not path.is_file():
-        pytest.fail(
-            f"provider fixture {path} is missing: the tests expect the shared fixtures folder "
-            f"at {FIXTURES.resolve()} (../shared/fixtures beside the clone)"
-        )
-    answer: dict[str, Any] = json.loads(path.read_bytes())
+    answer: dict[str, Any] = fixture_json("flutterwave", "token.json")
     return answer
 
 

@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -14,20 +13,14 @@ from ledger.errors import ProviderUnavailable
 from ledger.providers.http import RetryPolicy
 from ledger.providers.paystack import PaystackClient
 from ledger.providers.port import Outcome
+from tests.fixtures import fixture_bytes
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 SECRET = "sk_test_socket_0123456789"
 REF = "vyb_req_7f3a9c21"
 
 
 def verify_success() -> bytes:
-    path = FIXTURES / "paystack" / "verify_success.json"
-    if not path.is_file():
-        pytest.fail(
-            f"provider fixture {path} is missing: the tests expect the shared fixtures folder "
-            f"at {FIXTURES.resolve()} (../shared/fixtures beside the clone)"
-        )
-    return path.read_bytes()
+    return fixture_bytes("paystack", "verify_success.json")
 
 
 class FakePaystack(BaseHTTPRequestHandler):

@@ -1,36 +1,25 @@
 """Paystack webhook signatures (``x-paystack-signature``: hex HMAC-SHA512 of the raw body),
-checked against the shared fixture delivery signed with ``sk_test_fixture_secret``."""
+checked against the fixture delivery signed with ``sk_test_fixture_secret``."""
 
 import json
-from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from ledger.providers.webhooks import sign, verify_signature
+from tests.fixtures import fixture_bytes
 
-FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 SECRET = "sk_test_fixture_secret"
-
-
-def fixture_bytes(name: str) -> bytes:
-    path = FIXTURES / "paystack" / name
-    if not path.is_file():
-        pytest.fail(
-            f"provider fixture {path} is missing: the tests expect the shared fixtures folder "
-            f"at {FIXTURES.resolve()} (../shared/fixtures beside the clone)"
-        )
-    return path.read_bytes()
 
 
 @pytest.fixture
 def body() -> bytes:
-    return fixture_bytes("webhook_charge_success.json")
+    return fixture_bytes("paystack", "webhook_charge_success.json")
 
 
 @pytest.fixture
 def signature() -> str:
-    return fixture_bytes("webhook_charge_success.sig").decode().strip()
+    return fixture_bytes("paystack", "webhook_charge_success.sig").decode().strip()
 
 
 def test_paystacks_signature_of_the_raw_body_is_accepted(body: bytes, signature: str) -> None:
