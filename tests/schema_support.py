@@ -7,7 +7,6 @@ as ``timestamptz`` or ISO text, UUIDs, booleans), as the previous release's code
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from psycopg import sql
@@ -15,8 +14,8 @@ from psycopg import sql
 from ledger.persistence import StoreConfig
 from ledger.schema import OPERATIONAL_TABLES
 from ledger.schema.dialect import Conn, connect
+from tests.fixtures import fixture_path
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "schema"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 FAN = uuid.UUID(int=1)
 CELEB = uuid.UUID(int=2)
@@ -25,7 +24,7 @@ TRANSACTION = uuid.UUID(int=21)
 
 
 def previous_release_ddl(kind: str) -> str:
-    return (FIXTURES / f"previous_release_{kind}.sql").read_text()
+    return fixture_path("schema", f"previous_release_{kind}.sql").read_text()
 
 
 def create_schema(conn: Conn, config: StoreConfig) -> None:
