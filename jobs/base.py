@@ -24,24 +24,6 @@ from projections.engine import ProjectionEngine
 
 log = logging.getLogger("ledger.jobs")
 
-JOB_RUNS_DDL = """
-CREATE TABLE IF NOT EXISTS job_runs (
-    id TEXT PRIMARY KEY,
-    job TEXT NOT NULL,
-    status TEXT NOT NULL,
-    startedAt TIMESTAMPTZ NOT NULL,
-    finishedAt TIMESTAMPTZ NOT NULL,
-    durationMs BIGINT NOT NULL,
-    businessTime TIMESTAMPTZ NOT NULL,
-    processed BIGINT NOT NULL,
-    succeeded BIGINT NOT NULL,
-    failed BIGINT NOT NULL,
-    skipped BIGINT NOT NULL,
-    detail TEXT
-)
-"""
-JOB_RUNS_INDEX = "CREATE INDEX IF NOT EXISTS job_runs_job_started ON job_runs (job, startedAt)"
-
 
 @dataclass
 class JobCounts:
@@ -125,4 +107,4 @@ def kv(**fields: object) -> str:
     return " ".join(parts)
 
 
-__all__ = ["JOB_RUNS_DDL", "JOB_RUNS_INDEX", "JobContext", "JobCounts", "kv", "log", "run_item"]
+__all__ = ["JobContext", "JobCounts", "kv", "log", "run_item"]

@@ -27,7 +27,7 @@ from datetime import datetime
 import psycopg
 import schedule
 
-from jobs.base import JOB_RUNS_DDL, JOB_RUNS_INDEX, JobContext, JobCounts, kv, log
+from jobs.base import JobContext, JobCounts, kv, log
 from jobs.metrics import Metrics
 from jobs.registry import BY_NAME, JOBS, JobSpec
 from ledger.application import Ledger
@@ -36,6 +36,7 @@ from ledger.config import Settings
 from ledger.errors import LedgerError
 from ledger.persistence import store_config
 from ledger.providers.port import PaymentProvider
+from ledger.schema import ensure_schema
 from projections.db import ReadDB
 from projections.wiring import read_side
 
@@ -99,13 +100,11 @@ class JobRunner:
         self._running: dict[str, threading.Lock] = {spec.name: threading.Lock() for spec in JOBS}
         self._threads: list[threading.Thread] = []
         self._config = store_config(settings.database_url, schema=settings.postgres_schema)
+        # job_runs and the other operational tables: refuses a schema older than this release
+        ensure_schema(self._config)
         self.ledger = Ledger.from_settings(
             settings, clock=clock, wall_clock=wall_clock, provider=provider
         )
-        with self._db() as db, db.transaction():
-            db.lock_schema_changes()
-            db.execute(JOB_RUNS_DDL)
-            db.execute(JOB_RUNS_INDEX)
 
     def close(self) -> None:
         self.ledger.close()

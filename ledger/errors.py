@@ -9,6 +9,8 @@ these classes to exit codes and statuses in one place each (``ledger.cli.errors`
     │   └── InsufficientFunds  a debit would take a wallet below zero
     ├── NotFound               no aggregate with that id
     ├── ConfigError            a setting is missing or out of range; the store is unreachable
+    │   └── SchemaError        the operational tables' schema is older than this release
+    │                          needs (run ``ledger db upgrade``) or not one it knows
     └── ProviderError          the payment provider refused or answered nonsense
         ├── ProviderUnavailable    network error, timeout, 5xx, 429: retrying may fix it
         ├── ProviderMisconfigured  401/403, a non-JSON or HTML body, a wrong base URL: our
@@ -44,6 +46,11 @@ class NotFound(LedgerError):
 
 class ConfigError(LedgerError):
     """A setting is missing or invalid, or the configured store cannot be reached."""
+
+
+class SchemaError(ConfigError):
+    """The store's operational tables are at a schema version this release cannot use
+    (older: ``ledger db upgrade`` fixes it), or are not tables of a known release."""
 
 
 class ProviderError(LedgerError):
@@ -100,4 +107,5 @@ __all__ = [
     "ProviderError",
     "ProviderMisconfigured",
     "ProviderUnavailable",
+    "SchemaError",
 ]

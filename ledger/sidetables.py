@@ -1,90 +1,63 @@
-"""Connections for the small operational tables beside the event store (``webhook_deliveries``,
-``idempotency_keys``): the same database as the events, written with plain SQL.
+"""Connections for the operational tables beside the event store (``webhook_deliveries``,
+``idempotency_keys``, ``contacts``, ``provider_tokens``): the same database as the events,
+written with plain SQL through ``ledger.schema.dialect``.
 
 These tables are not projections: nothing in them is derived from events, and a rebuild never
-touches them. SQL is written once with ``%s`` placeholders (psycopg style) and translated for
-sqlite3. On PostgreSQL the tables live in ``LEDGER_POSTGRES_SCHEMA`` and connections come from a
-small pool (opened on first use, so building a store connects to nothing); on SQLite each use
-opens the file (cheap) with a busy timeout. Times are ``timestamptz`` on PostgreSQL and ISO 8601
-UTC text on SQLite.
+touches them. Their DDL belongs to ``ledger.schema``: on first use each ``SideTables`` calls
+``ensure_schema`` once (an empty store is initialised, an older one is refused with a
+``SchemaError`` naming ``ledger db upgrade``). On PostgreSQL connections come from a small pool
+(opened on first use, so building one connects to nothing), or with ``pool_size=0`` one short
+connection per use (for stores built per request); on SQLite each use opens the file (cheap)
+with a busy timeout. One ``SideTables`` may serve every store of a process.
 
-What it deliberately does not do: migrations beyond ``CREATE TABLE IF NOT EXISTS``, or ORMs.
+What it deliberately does not do: create or alter tables, or ORMs.
 """
 
-import re
-import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ledger.config import Settings
 from ledger.errors import ConfigError
-from ledger.persistence import StoreConfig
-
-# Serialises CREATE TABLE across processes on PostgreSQL (IF NOT EXISTS alone can collide).
-_DDL_LOCK_KEY = 0x6C65_6467_6572_0002
-_SCHEMA = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-
-class Cursor(Protocol):
-    rowcount: int
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
-class Conn:
-    """One connection in use: ``execute(sql, params)`` with ``%s`` placeholders on both
-    backends; values that are datetimes are stored as UTC (text on SQLite)."""
-
-    def __init__(self, kind: str, raw: Any) -> None:
-        self.kind = kind
-        self._raw = raw
-
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> Cursor:
-        if self.kind == "sqlite":
-            values = [
-                v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for v in params
-            ]
-            cursor: Cursor = self._raw.execute(statement.replace("%s", "?"), values)
-            return cursor
-        result: Cursor = self._raw.execute(statement.encode(), list(params))
-        return result
-
-
-def read_time(value: Any) -> datetime:
-    """A stored time as an aware UTC datetime (SQLite gives text, PostgreSQL datetimes)."""
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if not isinstance(at, datetime):
-        raise TypeError(f"not a stored time: {value!r}")
-    return at.astimezone(UTC)
-
-
-def is_unique_violation(exc: BaseException) -> bool:
-    """Whether ``exc`` is a duplicate-key error of either backend."""
-    return isinstance(exc, psycopg.errors.UniqueViolation | sqlite3.IntegrityError)
+from ledger.persistence import StoreConfig, store_config
+from ledger.schema import ensure_schema
+from ledger.schema.dialect import (
+    CONNECT_TIMEOUT,
+    Conn,
+    check_schema_name,
+    connect,
+    is_lock_timeout,
+    is_unique_violation,
+    pg_options,
+    read_time,
+)
 
 
 class SideTables:
-    """Connections to the ledger's database for operational tables; ``ddl`` is run once per
-    instance (under an advisory lock on PostgreSQL). Thread-safe. ``close()`` when done."""
+    """Connections to the ledger's database for the operational tables. Thread-safe.
+    ``close()`` when done."""
 
-    def __init__(self, config: StoreConfig, ddl: Sequence[str], *, pool_size: int = 5) -> None:
+    def __init__(self, config: StoreConfig, *, pool_size: int = 5) -> None:
+        check_schema_name(config)
         self.kind = config.kind
-        self._config = config
-        self._ddl = tuple(ddl)
+        self.config = config
         self._pool_size = pool_size
         self._pool: ConnectionPool[psycopg.Connection[tuple[Any, ...]]] | None = None
         self._ready = False
         self._lock = threading.Lock()
-        if config.kind == "postgres" and not _SCHEMA.fullmatch(config.schema):
-            raise ConfigError("invalid setting LEDGER_POSTGRES_SCHEMA: not an SQL identifier")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, pool_size: int | None = None) -> "SideTables":
+        """On ``LEDGER_DATABASE_URL``; pooled with ``LEDGER_POSTGRES_POOL_SIZE`` unless
+        ``pool_size`` says otherwise (0: no pool)."""
+        size = settings.postgres_pool_size if pool_size is None else pool_size
+        config = store_config(settings.database_url, schema=settings.postgres_schema)
+        return cls(config, pool_size=size)
 
     def __repr__(self) -> str:
         return f"SideTables(kind={self.kind!r})"
@@ -98,15 +71,15 @@ class SideTables:
     def _pg_pool(self) -> "ConnectionPool[psycopg.Connection[tuple[Any, ...]]]":
         with self._lock:
             if self._pool is None:
-                assert self._config.conninfo is not None
+                assert self.config.conninfo is not None
                 self._pool = ConnectionPool(
-                    self._config.conninfo,
+                    self.config.conninfo,
                     min_size=1,
                     max_size=self._pool_size,
                     kwargs={
                         "autocommit": True,
-                        "connect_timeout": 5,
-                        "options": f"-c search_path={self._config.schema}",
+                        "connect_timeout": CONNECT_TIMEOUT,
+                        "options": pg_options(self.config),
                     },
                     timeout=10,
                     open=False,
@@ -117,11 +90,9 @@ class SideTables:
 
     @contextmanager
     def _connect(self) -> Iterator[Conn]:
-        if self.kind == "sqlite":
-            assert self._config.sqlite_path is not None
-            raw = sqlite3.connect(self._config.sqlite_path, timeout=10, isolation_level=None)
-            with closing(raw):
-                yield Conn("sqlite", raw)
+        if self.kind == "sqlite" or self._pool_size <= 0:
+            with connect(self.config) as conn:
+                yield conn
             return
         try:
             with self._pg_pool().connection() as pg:
@@ -130,23 +101,9 @@ class SideTables:
             raise ConfigError("database unreachable: no connection within 10 s") from None
 
     def _prepare(self, conn: Conn) -> None:
-        if self._ready:
-            return
-        if conn.kind == "postgres":
-            raw = conn._raw
-            with raw.transaction():
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-                raw.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                        sql.Identifier(self._config.schema)
-                    )
-                )
-                for statement in self._ddl:
-                    raw.execute(statement.encode())
-        else:
-            for statement in self._ddl:
-                conn.execute(statement)
-        self._ready = True
+        if not self._ready:
+            ensure_schema(self.config, conn=conn)
+            self._ready = True
 
     @contextmanager
     def connection(self) -> Iterator[Conn]:
@@ -156,22 +113,14 @@ class SideTables:
             yield conn
 
     @contextmanager
-    def transaction(self) -> Iterator[Conn]:
-        """A connection inside one transaction: commits at the end, rolls back on error.
-        (SQLite: ``BEGIN IMMEDIATE``, the database's write lock.)"""
+    def transaction(self, *, lock_timeout: timedelta | None = None) -> Iterator[Conn]:
+        """A connection inside one transaction: commits at the end, rolls back on error
+        (SQLite: ``BEGIN IMMEDIATE``, the database's write lock). ``lock_timeout`` bounds the
+        wait for a lock (PostgreSQL ``lock_timeout``; SQLite's busy timeout)."""
         with self._connect() as conn:
             self._prepare(conn)
-            if conn.kind == "postgres":
-                with conn._raw.transaction():
-                    yield conn
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with conn.transaction(lock_timeout=lock_timeout):
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
 
 
-__all__ = ["Conn", "SideTables", "is_unique_violation", "read_time"]
+__all__ = ["Conn", "SideTables", "is_lock_timeout", "is_unique_violation", "read_time"]

@@ -49,7 +49,6 @@ from ledger.application import Conflict, Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import ConfigError, DomainError, InvalidInput, NotFound
-from ledger.persistence import store_config
 from ledger.providers.paystack_answers import TransactionInvalid, parse_transaction
 from ledger.providers.port import Outcome
 from ledger.providers.webhooks import verify_signature
@@ -123,19 +122,6 @@ class Delivery:
 
 # -- the webhook_deliveries table -------------------------------------------------------------
 
-_PG_DDL = (
-    "CREATE TABLE IF NOT EXISTS webhook_deliveries (id UUID PRIMARY KEY, "
-    "received_at TIMESTAMPTZ NOT NULL, provider TEXT NOT NULL, event TEXT, reference TEXT, "
-    "signature_valid BOOLEAN NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL, "
-    "body_sha256 TEXT NOT NULL, source_ip TEXT, transaction_id UUID)",
-    "CREATE INDEX IF NOT EXISTS webhook_deliveries_received ON webhook_deliveries "
-    "(received_at, id)",
-    "CREATE INDEX IF NOT EXISTS webhook_deliveries_reference ON webhook_deliveries (reference)",
-)
-_SQLITE_DDL = tuple(
-    s.replace("UUID", "TEXT").replace("TIMESTAMPTZ", "TEXT").replace("BOOLEAN", "INTEGER")
-    for s in _PG_DDL
-)
 _INSERT = (
     "INSERT INTO webhook_deliveries (provider, id, received_at, event, reference, "
     "signature_valid, outcome, detail, body_sha256, source_ip, transaction_id) "
@@ -155,13 +141,7 @@ class DeliveryStore:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "DeliveryStore":
-        config = store_config(
-            settings.database_url,
-            schema=settings.postgres_schema,
-            pool_size=settings.postgres_pool_size,
-        )
-        ddl = _PG_DDL if config.kind == "postgres" else _SQLITE_DDL
-        return cls(SideTables(config, ddl, pool_size=settings.postgres_pool_size))
+        return cls(SideTables.from_settings(settings))
 
     def close(self) -> None:
         self._tables.close()

@@ -2,7 +2,8 @@
 
 The read tables live in the same database as the event store, so a projector writes its rows
 and its tracking position in one transaction. SQL is written once with ``%(name)s`` or ``%s``
-placeholders (psycopg style) and translated for sqlite3. Identifiers are unquoted, so the
+placeholders (psycopg style) and translated for sqlite3 by ``ledger.schema.dialect`` (the
+same translation as the operational tables'). Identifiers are unquoted, so the
 runbook's SQL runs verbatim in psql. Timestamps are stored as ``timestamptz`` on PostgreSQL and
 as ISO 8601 text on SQLite (which has no time type); both compare in time order.
 
@@ -15,33 +16,20 @@ second one), or ORMs.
 """
 
 import hashlib
-import re
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
 
 import psycopg
 from psycopg import sql as pgsql
 from psycopg.rows import dict_row
 
 from ledger.persistence import SCHEMA_LOCK_KEY, StoreConfig
+from ledger.schema.dialect import Conn, Params, sqlite_value, to_sqlite
 
-Params = Mapping[str, Any] | Sequence[Any] | None
-_NAMED = re.compile(r"%\((\w+)\)s")
 _SQLITE_CHUNK = 500  # values per IN (...) list, well under SQLite's variable limit
 _COPY_UPDATE_MIN = 50  # rows from which update_columns goes through COPY on PostgreSQL
-
-
-def _sqlite_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # Always UTC, so ISO text compares in time order whatever offset the clock had.
-        return value.astimezone(UTC).isoformat() if value.tzinfo else value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
 
 
 class ReadDB:
@@ -85,10 +73,12 @@ class ReadDB:
     def _translate(self, statement: str, params: Params) -> tuple[str, Any]:
         if self._pg is not None:
             return statement, params
-        if isinstance(params, Mapping):
-            return _NAMED.sub(r":\1", statement), {k: _sqlite_value(v) for k, v in params.items()}
-        args = [_sqlite_value(v) for v in params or ()]
-        return statement.replace("%s", "?"), args
+        return to_sqlite(statement, params)
+
+    def conn(self) -> Conn:
+        """This connection as ``ledger.schema``'s two-dialect ``Conn`` (rows as tuples), for
+        code shared with the operational tables (e.g. ``ensure_schema``)."""
+        return Conn(self.kind, self._pg if self._pg is not None else self._sqlite)
 
     def execute(self, statement: str, params: Params = None) -> None:
         query, args = self._translate(statement, params)
@@ -106,7 +96,7 @@ class ReadDB:
         else:
             query, _ = self._translate(statement, rows[0])
             self._sqlite.executemany(
-                query, [{k: _sqlite_value(v) for k, v in r.items()} for r in rows]
+                query, [{k: sqlite_value(v) for k, v in r.items()} for r in rows]
             )
 
     def select_where_in(
@@ -123,7 +113,7 @@ class ReadDB:
             return self._pg.execute(query.encode(), [wanted]).fetchall()
         rows: list[dict[str, Any]] = []
         for start in range(0, len(wanted), _SQLITE_CHUNK):
-            chunk = [_sqlite_value(v) for v in wanted[start : start + _SQLITE_CHUNK]]
+            chunk = [sqlite_value(v) for v in wanted[start : start + _SQLITE_CHUNK]]
             marks = ", ".join("?" * len(chunk))
             query = f"SELECT {names} FROM {table} WHERE {key} IN ({marks})"
             rows.extend(dict(row) for row in self._sqlite.execute(query, chunk))
@@ -146,7 +136,7 @@ class ReadDB:
         marks = ", ".join("?" * len(columns))
         self._sqlite.executemany(
             f"INSERT INTO {table} ({names}) VALUES ({marks})",
-            ([_sqlite_value(v) for v in row] for row in rows),
+            ([sqlite_value(v) for v in row] for row in rows),
         )
 
     def _copy(
@@ -198,7 +188,7 @@ class ReadDB:
             else:
                 self._sqlite.executemany(
                     statement.replace("%s", "?"),
-                    ([_sqlite_value(v) for v in row] for row in rows),
+                    ([sqlite_value(v) for v in row] for row in rows),
                 )
 
     def _update_by_copy(

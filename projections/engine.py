@@ -30,6 +30,7 @@ from eventsourcing.persistence import Notification
 from eventsourcing.utils import resolve_topic
 
 from ledger.application import Ledger
+from ledger.schema import ensure_schema
 from projections import schema
 from projections.db import ReadDB
 from projections.log_reader import LogReader
@@ -294,6 +295,9 @@ class ProjectionEngine:
         self.log = LogReader(ledger.recorder)
         self.projectors = {p.name: p for p in projectors}
         self.batch_size = batch_size
+        # The operational tables some projectors write (the outbox's notifications) are
+        # ledger.schema's: made on an empty store, refused when older than this release.
+        ensure_schema(db.config, conn=db.conn())
         with db.transaction():
             db.lock_schema_changes()
             db.execute(TRACKING_DDL)

@@ -28,7 +28,6 @@ from jobs.notifications.store import Claimed
 from jobs.notifications.webhook import WebhookSender
 from ledger.addresses import parse_smtp_url
 from ledger.config import Settings
-from ledger.contacts import CONTACTS_DDL
 from projections.db import ReadDB
 from projections.notifications import Outbox
 from projections.notifications.messages import OPERATORS
@@ -166,8 +165,6 @@ def send_notifications(ctx: JobContext) -> JobCounts:
     counts = JobCounts()
     settings = ctx.settings
     ctx.engine.catch_up([Outbox.name])  # only the outbox: the other tables are not read
-    with ctx.db.transaction():
-        ctx.db.execute(CONTACTS_DDL)
     notes: list[str] = []
     expired = store.expire(ctx.db, ctx.ledger.clock(), settings.notify_max_age)
     if expired:

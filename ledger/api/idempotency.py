@@ -36,7 +36,6 @@ from ledger.api.errors import RETRYABLE_CODES, ApiError, error_response
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import LedgerError
-from ledger.persistence import store_config
 from ledger.sidetables import SideTables, is_unique_violation, read_time
 
 HEADER = "Idempotency-Key"
@@ -44,13 +43,6 @@ MAX_KEY_LENGTH = 255
 STALE_AFTER = timedelta(seconds=60)
 KEEP_FOR = timedelta(hours=24)
 
-_PG_DDL = (
-    "CREATE TABLE IF NOT EXISTS idempotency_keys (principal TEXT NOT NULL, key TEXT NOT NULL, "
-    "method TEXT NOT NULL, path TEXT NOT NULL, body_sha256 TEXT NOT NULL, status INTEGER, "
-    "response TEXT, created_at TIMESTAMPTZ NOT NULL, completed_at TIMESTAMPTZ, "
-    "PRIMARY KEY (principal, key))",
-)
-_SQLITE_DDL = tuple(s.replace("TIMESTAMPTZ", "TEXT") for s in _PG_DDL)
 _INSERT = (
     "INSERT INTO idempotency_keys (principal, key, method, path, body_sha256, created_at) "
     "VALUES (%s, %s, %s, %s, %s, %s)"
@@ -93,7 +85,8 @@ class Fingerprint:
 
 
 class IdempotencyStore:
-    """``idempotency_keys`` in the ledger's database (see ``ledger.sidetables``)."""
+    """``idempotency_keys`` in the ledger's database (see ``ledger.sidetables``; the table
+    is ``ledger.schema``'s)."""
 
     def __init__(self, tables: SideTables, *, clock: Clock = system_clock) -> None:
         self._tables = tables
@@ -103,13 +96,7 @@ class IdempotencyStore:
     def from_settings(
         cls, settings: Settings, *, clock: Clock = system_clock
     ) -> "IdempotencyStore":
-        config = store_config(
-            settings.database_url,
-            schema=settings.postgres_schema,
-            pool_size=settings.postgres_pool_size,
-        )
-        ddl = _PG_DDL if config.kind == "postgres" else _SQLITE_DDL
-        return cls(SideTables(config, ddl, pool_size=settings.postgres_pool_size), clock=clock)
+        return cls(SideTables.from_settings(settings), clock=clock)
 
     def close(self) -> None:
         self._tables.close()

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from ledger.cli.admin import admin
+from ledger.cli.db import db
 from ledger.cli.errors import run_guarded
 from ledger.cli.payments import payments
 from ledger.cli.requests import requests
@@ -76,6 +77,7 @@ cli.add_command(admin)
 cli.add_command(simulator)
 cli.add_command(webhooks)
 cli.add_command(serve)
+cli.add_command(db)
 
 
 def _add_plugin_commands(group: click.Group) -> None:

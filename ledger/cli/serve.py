@@ -1,6 +1,8 @@
 """``ledger serve``: the HTTP API and Paystack's webhooks, served by uvicorn.
 
-Settings are checked before the server starts (a bad one is one ``error:`` line, exit 2).
+Settings are checked before the server starts (a bad one is one ``error:`` line, exit 2), and
+so is the operational tables' schema: older than this release needs is one line naming
+``ledger db upgrade``, exit 2 (an empty store is initialised).
 SIGTERM or SIGINT shut it down gracefully: it stops accepting connections, lets requests in
 flight finish (at most ``--graceful-timeout`` seconds), closes the ledger and exits 0. Logs are
 one line per event on stderr, the access log included (``ledger.api.access``: method, path,
@@ -23,6 +25,10 @@ import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ledger.cli.context import app_context
+from ledger.config import Settings
+from ledger.errors import ConfigError, SchemaError
+from ledger.persistence import store_config
+from ledger.schema import ensure_schema
 
 log = logging.getLogger("ledger.api")
 
@@ -64,6 +70,19 @@ class NoDelayH11Protocol(H11Protocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)  # type: ignore[arg-type]
+
+
+def check_schema_at_start(settings: Settings) -> None:
+    """Refuse to start (``SchemaError``, exit 2) on operational tables older than this
+    release needs; initialise them on an empty store. A database that cannot be reached is
+    only logged: requests that need it answer 503 until it is back (and check it then)."""
+    config = store_config(settings.database_url, schema=settings.postgres_schema)
+    try:
+        ensure_schema(config)
+    except SchemaError:
+        raise
+    except ConfigError as exc:
+        log.warning("event=schema_unchecked detail=%s", " ".join(str(exc).split()))
 
 
 def _stopped(_signum: int, _frame: FrameType | None) -> None:
@@ -110,6 +129,7 @@ def serve(
     (PAYSTACK_SECRET_KEY). /healthz, /readyz and /metrics are open. See docs/api.md."""
     settings = app_context().settings()  # fail fast on a bad setting
     logging.config.dictConfig(log_config(log_level))
+    check_schema_at_start(settings)
     if settings.api_tokens is None:
         log.warning("event=api_unconfigured detail=no LEDGER_API_TOKENS: the API answers 503")
     if settings.paystack_secret_key is None:
@@ -140,4 +160,4 @@ def serve(
     log.info("event=server_stopped")
 
 
-__all__ = ["log_config", "serve"]
+__all__ = ["check_schema_at_start", "log_config", "serve"]

@@ -18,23 +18,18 @@ table is the one copy, so every process sees the same token).
 """
 
 import logging
-import sqlite3
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 import httpx
-import psycopg
-from psycopg import sql
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt
 
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import ConfigError, ProviderUnavailable
-from ledger.persistence import store_config
 from ledger.providers.deadline import deadline_transport
 from ledger.providers.http import (
     Caller,
@@ -45,13 +40,11 @@ from ledger.providers.http import (
     parse,
     read_json,
 )
+from ledger.schema.dialect import insert_ignore, is_lock_timeout
+from ledger.sidetables import SideTables
 
 PROVIDER = "flutterwave"
 log = logging.getLogger("ledger.providers.flutterwave")
-
-# Serialises creating the table across processes on PostgreSQL (CREATE ... IF NOT EXISTS
-# alone can still collide on the catalog when two processes race).
-_DDL_LOCK_KEY = 0x6C65_6467_6572_0001
 
 
 class TokenOutcome(StrEnum):
@@ -93,137 +86,53 @@ class TokenStore(Protocol):
         ...
 
 
-# SQL, {table} being provider_tokens (schema-qualified on PostgreSQL).
-_PG_CREATE = (
-    "CREATE TABLE IF NOT EXISTS {table} (provider TEXT PRIMARY KEY, access_token TEXT, "
-    "expires_at TIMESTAMPTZ, refreshed_at TIMESTAMPTZ)"
+_INSERT = insert_ignore("provider_tokens", ("provider",), ("provider",))
+_SELECT = "SELECT access_token, expires_at, refreshed_at FROM provider_tokens WHERE provider = %s"
+_UPDATE = (
+    "UPDATE provider_tokens SET access_token = %s, expires_at = %s, refreshed_at = %s "
+    "WHERE provider = %s"
 )
-_SQLITE_CREATE = (
-    "CREATE TABLE IF NOT EXISTS provider_tokens (provider TEXT PRIMARY KEY, access_token TEXT, "
-    "expires_at TEXT, refreshed_at TEXT)"
-)  # ISO 8601 UTC text: SQLite has no timestamp type
-_PG_INSERT = "INSERT INTO {table} (provider) VALUES (%s) ON CONFLICT (provider) DO NOTHING"
-_SQLITE_INSERT = "INSERT OR IGNORE INTO provider_tokens (provider) VALUES (?)"
-_PG_SELECT = "SELECT access_token, expires_at, refreshed_at FROM {table} WHERE provider = %s"
-_SQLITE_SELECT = _PG_SELECT.replace("{table}", "provider_tokens").replace("%s", "?")
-_PG_UPDATE = (
-    "UPDATE {table} SET access_token = %s, expires_at = %s, refreshed_at = %s WHERE provider = %s"
-)
-_SQLITE_UPDATE = _PG_UPDATE.replace("{table}", "provider_tokens").replace("%s", "?")
 
 
-class PostgresTokenStore:
-    """``provider_tokens`` in a PostgreSQL schema; the row lock is ``SELECT ... FOR UPDATE``
-    (the row is inserted first when missing, so there is always a row to lock)."""
+class SqlTokenStore:
+    """``provider_tokens`` in the ledger's database (the table is ``ledger.schema``'s), on
+    either backend. The lock is the row's: PostgreSQL ``SELECT ... FOR UPDATE`` (the row is
+    inserted first when missing, so there is always a row to lock); SQLite ``BEGIN
+    IMMEDIATE``, the database's write lock (ledger writes wait while a refresh is in flight,
+    at most one token call). Waiting longer than ``lock_timeout`` is ``ProviderUnavailable``."""
 
-    def __init__(self, conninfo: str, schema: str, *, lock_timeout: timedelta) -> None:
-        self._conninfo = conninfo
-        self._schema = sql.Identifier(schema)
-        self._table = sql.Identifier(schema, "provider_tokens")
-        self._lock_timeout = sql.Literal(f"{int(lock_timeout.total_seconds() * 1000)}ms")
-        self._ready = False
+    def __init__(self, tables: SideTables, *, lock_timeout: timedelta) -> None:
+        self._tables = tables
+        self._lock_timeout = lock_timeout
 
     def __repr__(self) -> str:
-        return f"PostgresTokenStore(table={self._table.as_string()})"
+        return f"SqlTokenStore(kind={self._tables.kind!r})"
 
-    def _sql(self, template: str) -> sql.Composed:
-        return sql.SQL(template).format(table=self._table)
+    def close(self) -> None:
+        self._tables.close()
 
-    @contextmanager
-    def _connect(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    def peek(self, provider: str) -> StoredToken:
+        with self._tables.connection() as conn:
+            return _row(conn.execute(_SELECT, (provider,)).fetchone())
+
+    def under_lock(
+        self, provider: str, update: Callable[[StoredToken], StoredToken | None]
+    ) -> tuple[StoredToken, bool]:
         try:
-            conn = psycopg.connect(self._conninfo, connect_timeout=5, autocommit=True)
-        except psycopg.OperationalError as exc:
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
-            raise ConfigError(f"database unreachable for provider tokens: {reason}") from None
-        with conn:
-            if not self._ready:
-                with conn.transaction():
-                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
-                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(self._schema))
-                    conn.execute(self._sql(_PG_CREATE))
-                self._ready = True
-            yield conn
-
-    def peek(self, provider: str) -> StoredToken:
-        with self._connect() as conn:
-            return _row(conn.execute(self._sql(_PG_SELECT), (provider,)).fetchone())
-
-    def under_lock(
-        self, provider: str, update: Callable[[StoredToken], StoredToken | None]
-    ) -> tuple[StoredToken, bool]:
-        with self._connect() as conn:
-            try:
-                with conn.transaction():
-                    conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(self._lock_timeout))
-                    conn.execute(self._sql(_PG_INSERT), (provider,))
-                    locked = self._sql(_PG_SELECT + " FOR UPDATE")
-                    current = _row(conn.execute(locked, (provider,)).fetchone())
-                    new = update(current)
-                    if new is None:
-                        return current, False
-                    row = (new.access_token, new.expires_at, new.refreshed_at, provider)
-                    conn.execute(self._sql(_PG_UPDATE), row)
-                    return new, True
-            except psycopg.errors.LockNotAvailable:
-                raise ProviderUnavailable(
-                    f"{provider} token: another process kept the token row locked; try again"
-                ) from None
-
-
-class SqliteTokenStore:
-    """``provider_tokens`` in the SQLite file; the lock is ``BEGIN IMMEDIATE`` (the database's
-    write lock: ledger writes wait while a refresh is in flight, at most one token call)."""
-
-    def __init__(self, path: str, *, busy_timeout: timedelta) -> None:
-        self._path = path
-        self._busy_timeout = busy_timeout.total_seconds()
-        self._ready = False
-
-    def __repr__(self) -> str:
-        return f"SqliteTokenStore(path={self._path!r})"
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        connect = sqlite3.connect(self._path, timeout=self._busy_timeout, isolation_level=None)
-        with closing(connect) as conn:
-            if not self._ready:
-                conn.execute(_SQLITE_CREATE)
-                self._ready = True
-            yield conn
-
-    def peek(self, provider: str) -> StoredToken:
-        with self._connect() as conn:
-            return _row(conn.execute(_SQLITE_SELECT, (provider,)).fetchone())
-
-    def under_lock(
-        self, provider: str, update: Callable[[StoredToken], StoredToken | None]
-    ) -> tuple[StoredToken, bool]:
-        with self._connect() as conn:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                raise ProviderUnavailable(
-                    f"{provider} token: the database stayed locked by another writer; try again"
-                ) from None
-            try:
-                conn.execute(_SQLITE_INSERT, (provider,))
-                current = _row(conn.execute(_SQLITE_SELECT, (provider,)).fetchone())
+            with self._tables.transaction(lock_timeout=self._lock_timeout) as conn:
+                conn.execute(_INSERT, (provider,))
+                current = _row(conn.execute(_SELECT + conn.for_update, (provider,)).fetchone())
                 new = update(current)
                 if new is not None:
-                    expires_at, refreshed_at = _iso(new.expires_at), _iso(new.refreshed_at)
-                    conn.execute(
-                        _SQLITE_UPDATE, (new.access_token, expires_at, refreshed_at, provider)
-                    )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
+                    row = (new.access_token, new.expires_at, new.refreshed_at, provider)
+                    conn.execute(_UPDATE, row)
+        except Exception as exc:
+            if not is_lock_timeout(exc):
                 raise
+            raise ProviderUnavailable(
+                f"{provider} token: another process kept the token row locked; try again"
+            ) from None
         return (current, False) if new is None else (new, True)
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.astimezone(UTC).isoformat()
 
 
 def _instant(value: object) -> datetime | None:
@@ -294,16 +203,10 @@ class FlutterwaveTokenManager(OwnsHttpClient):
     ) -> "FlutterwaveTokenManager":
         """A manager on the ledger's database (``LEDGER_DATABASE_URL``) configured by the
         ``FLUTTERWAVE_*`` settings. Connects to nothing until used."""
-        config = store_config(settings.database_url, schema=settings.postgres_schema)
         # A refresher holds the lock for one token call; waiting twice that is plenty.
         wait = settings.flutterwave_timeout * 2 + timedelta(seconds=5)
-        store: TokenStore
-        if config.kind == "postgres":
-            assert config.conninfo is not None
-            store = PostgresTokenStore(config.conninfo, config.schema, lock_timeout=wait)
-        else:
-            assert config.sqlite_path is not None
-            store = SqliteTokenStore(config.sqlite_path, busy_timeout=wait)
+        tables = SideTables.from_settings(settings, pool_size=0)
+        store = SqlTokenStore(tables, lock_timeout=wait)
         return cls(
             store=store,
             client_id=settings.flutterwave_client_id,
@@ -431,8 +334,7 @@ def _oauth_message(response: httpx.Response, secret: str) -> str:
 
 __all__ = [
     "FlutterwaveTokenManager",
-    "PostgresTokenStore",
-    "SqliteTokenStore",
+    "SqlTokenStore",
     "StoredToken",
     "TokenOutcome",
     "TokenStore",

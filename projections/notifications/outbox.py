@@ -23,9 +23,11 @@ Events -> messages (recipient in brackets):
 To address and word them it keeps three small lookup tables of its own (users, requests,
 payments), so it never depends on another projector's progress.
 
-Rebuilds: ``notifications`` holds delivery state, so it is not one of the projector's
-swappable ``tables``: a rebuild (or ``audit verify``'s replay) rebuilds the lookup tables
-only. While replaying into tables that are not the live ones, messages are enqueued only for
+Rebuilds: ``notifications`` holds delivery state, which no event records, so it cannot be
+rebuilt: it is an operational table, created and migrated by ``ledger.schema`` (the engine
+makes sure it is there before any projector runs), and not one of the projector's swappable
+``tables``. A rebuild (or ``audit verify``'s replay) rebuilds the lookup tables only.
+While replaying into tables that are not the live ones, messages are enqueued only for
 events after the live outbox's position (the live outbox already enqueued the others, and
 may have sent them), and always with ``INSERT ... ON CONFLICT (id) DO NOTHING``: a rebuild
 never enqueues a message twice and never touches a row's delivery state.
@@ -41,29 +43,13 @@ from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
 from ledger.domain.base import LedgerAggregate
-from projections import schema
 from projections.db import ReadDB
 from projections.engine import Projector, Tables, read_position
 from projections.notifications.lookups import Lookups
 from projections.notifications.messages import Message
 from projections.notifications.wording import WORDED
-from projections.schema import Index, Table
 
 NOTIFICATIONS = "notifications"
-NOTIFICATIONS_TABLE = Table(
-    "id TEXT PRIMARY KEY, position BIGINT NOT NULL, event_id TEXT NOT NULL, "
-    "event_version BIGINT NOT NULL, template TEXT NOT NULL, channel TEXT NOT NULL, "
-    "recipient TEXT NOT NULL, recipient_ref TEXT, subject TEXT NOT NULL, "
-    "body_text TEXT NOT NULL, body_html TEXT NOT NULL, data TEXT NOT NULL, "
-    "status TEXT NOT NULL, attempts INTEGER NOT NULL, next_attempt_at TIMESTAMPTZ NOT NULL, "
-    "last_error TEXT, created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL, "
-    "sent_at TIMESTAMPTZ",
-    (
-        Index("due", "status, channel, next_attempt_at"),  # the delivery job's claim
-        Index("position", "position"),
-        Index("created", "created_at, id"),  # ledger notifications list
-    ),
-)
 CHANNELS = ("email", "webhook")
 _INSERT = (
     f"INSERT INTO {NOTIFICATIONS} (id, position, event_id, event_version, template, channel, "
@@ -139,10 +125,6 @@ class Outbox(Projector):
     def __init__(self) -> None:
         self._unit: _Unit | None = None
 
-    def create_tables(self, db: ReadDB, physical: Tables) -> None:
-        super().create_tables(db, physical)
-        schema.create(db, NOTIFICATIONS, NOTIFICATIONS_TABLE)
-
     def _open(self, db: ReadDB, tables: Tables) -> _Unit:
         replaying = dict(tables) != self.live_tables()
         return _Unit(db, tables, read_position(db, self.name) if replaying else None)
@@ -185,4 +167,4 @@ class Outbox(Projector):
             unit.flush()
 
 
-__all__ = ["CHANNELS", "NOTIFICATIONS", "NOTIFICATIONS_TABLE", "Outbox", "idempotency_key"]
+__all__ = ["CHANNELS", "NOTIFICATIONS", "Outbox", "idempotency_key"]

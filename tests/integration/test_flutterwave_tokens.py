@@ -22,11 +22,12 @@ from ledger.errors import ProviderUnavailable
 from ledger.persistence import store_config
 from ledger.providers.flutterwave import (
     FlutterwaveTokenManager,
-    PostgresTokenStore,
+    SqlTokenStore,
     StoredToken,
     TokenOutcome,
     TokenStore,
 )
+from ledger.sidetables import SideTables
 
 pytestmark = pytest.mark.postgres
 
@@ -75,22 +76,16 @@ class PeekBarrier:
 
 
 @pytest.fixture
-def conninfo(pg_database_url: str, pg_schema: str) -> str:
-    info = store_config(pg_database_url, schema=pg_schema).conninfo
-    assert info is not None
-    return info
-
-
-@pytest.fixture
-def make_manager(conninfo: str, pg_schema: str) -> Iterator[Callable[..., FlutterwaveTokenManager]]:
+def make_manager(
+    pg_database_url: str, pg_schema: str
+) -> Iterator[Callable[..., FlutterwaveTokenManager]]:
     made: list[FlutterwaveTokenManager] = []
 
     def make(
         flutterwave: SlowFlutterwave, barrier: threading.Barrier | None = None
     ) -> FlutterwaveTokenManager:
-        store: TokenStore = PostgresTokenStore(
-            conninfo, pg_schema, lock_timeout=timedelta(seconds=20)
-        )
+        tables = SideTables(store_config(pg_database_url, schema=pg_schema), pool_size=0)
+        store: TokenStore = SqlTokenStore(tables, lock_timeout=timedelta(seconds=20))
         if barrier is not None:
             store = PeekBarrier(store, barrier)
         manager = FlutterwaveTokenManager(

@@ -23,13 +23,15 @@ import respx
 
 from ledger.config import load_settings
 from ledger.errors import ConfigError, ProviderError, ProviderUnavailable
+from ledger.persistence import store_config
 from ledger.providers.flutterwave import (
     FlutterwaveTokenManager,
-    SqliteTokenStore,
+    SqlTokenStore,
     StoredToken,
     TokenOutcome,
     TokenStore,
 )
+from ledger.sidetables import SideTables
 from tests.fixtures import fixture_json
 
 TOKEN_URL = "https://idp.flutterwave.test/realms/flutterwave/protocol/openid-connect/token"
@@ -51,6 +53,11 @@ def router() -> respx.Router:
     return respx.Router(assert_all_called=False)
 
 
+def sqlite_store(db_path: str) -> SqlTokenStore:
+    tables = SideTables(store_config(f"sqlite:///{db_path}"))
+    return SqlTokenStore(tables, lock_timeout=timedelta(seconds=10))
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> str:
     return str(tmp_path / "ledger.db")
@@ -70,7 +77,7 @@ def make_manager(
             "transport": httpx.MockTransport(router.handler),
             **kwargs,
         }
-        store = store or SqliteTokenStore(db_path, busy_timeout=timedelta(seconds=10))
+        store = store or sqlite_store(db_path)
         manager = FlutterwaveTokenManager(store=store, **options)
         made.append(manager)
         return manager
@@ -343,14 +350,7 @@ def test_two_processes_refreshing_together_make_one_call_and_share_the_token(
     if stored_first:  # a token with 100 s left, under the 120 s margin
         make_manager().refresh_if_needed(T0 - timedelta(seconds=500))
     barrier = threading.Barrier(2)
-    managers = [
-        make_manager(
-            store=PeekBarrier(
-                SqliteTokenStore(db_path, busy_timeout=timedelta(seconds=10)), barrier
-            )
-        )
-        for _ in range(2)
-    ]
+    managers = [make_manager(store=PeekBarrier(sqlite_store(db_path), barrier)) for _ in range(2)]
     outcomes: list[TokenOutcome] = []
     tokens: list[str] = []
 
