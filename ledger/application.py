@@ -54,16 +54,12 @@ from ledger.domain.transaction import (
 )
 from ledger.domain.user import Role, User, check_role
 from ledger.domain.wallet import Wallet
-from ledger.errors import ConfigError, DomainError, InvalidInput, LedgerError, NotFound
+from ledger.errors import ConfigError, Conflict, DomainError, InvalidInput, NotFound
 from ledger.locks import LocalLocks, PaymentLocks, PostgresLocks
 from ledger.persistence import prepare_store, schema_lock, store_config
 from ledger.providers.port import Outcome, PaymentProvider, Verification
 
 A = TypeVar("A", bound=LedgerAggregate)
-
-
-class Conflict(LedgerError):
-    """Concurrent writers kept winning; the command was retried and gave up. Retry later."""
 
 
 @dataclass(frozen=True)
@@ -950,4 +946,4 @@ def _reason(reason: str | None) -> str:
     return value
 
 
-__all__ = ["Conflict", "Ledger", "Result"]
+__all__ = ["Ledger", "Result"]

@@ -1,6 +1,6 @@
 """Per-payment locks that keep a refund in flight safe from every other writer of that payment.
 
-Refunds are provider-first (DESIGN.md): Paystack is asked, then the refund is recorded, and if
+Refunds are provider-first (docs/design.md): Paystack is asked, then the refund is recorded, and if
 Paystack refuses nothing is recorded. While the provider call is in flight, a second writer
 (the release job, the celebrity completing the request, another decline) could change the
 payment; the refund's save would then collide, and the money Paystack already sent back would
@@ -29,12 +29,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
-from ledger.errors import LedgerError
-
-
-class PaymentBusy(LedgerError):
-    """Another command holds this payment (e.g. a refund is in flight); nothing was written."""
-
+from ledger.errors import PaymentBusy
 
 # The SQLSTATEs a save raises inside its own transaction: a payment is held (guard), or an
 # aggregate the decision read but does not write changed since it was read (read set).
@@ -171,7 +166,6 @@ __all__ = [
     "GUARD_SQLSTATE",
     "STALE_READ_SQLSTATE",
     "LocalLocks",
-    "PaymentBusy",
     "PaymentLocks",
     "PostgresLocks",
     "ReadSet",

@@ -33,8 +33,8 @@ from eventsourcing.utils import retry
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from ledger.errors import ConfigError
-from ledger.locks import GUARD_SQLSTATE, STALE_READ_SQLSTATE, PaymentBusy
+from ledger.errors import ConfigError, PaymentBusy
+from ledger.locks import GUARD_SQLSTATE, STALE_READ_SQLSTATE
 
 
 @dataclass(frozen=True)

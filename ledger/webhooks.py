@@ -43,10 +43,17 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 from pydantic import SecretStr
 
-from ledger.application import Conflict, Ledger
+from ledger.application import Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
-from ledger.errors import ConfigError, DomainError, InvalidInput, NotFound
+from ledger.errors import (
+    ConfigError,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PaymentBusy,
+)
 from ledger.persistence import store_config
 from ledger.providers.webhooks import verify_signature
 from ledger.sidetables import SideTables, read_time
@@ -375,7 +382,7 @@ class PaystackWebhooks:
         ones ``failed`` (Paystack delivers again)."""
         try:
             return apply()
-        except (Conflict, ConfigError, PersistenceError, OSError) as exc:
+        except (Conflict, PaymentBusy, ConfigError, PersistenceError, OSError) as exc:
             return _Applied(WebhookOutcome.FAILED, f"ledger unavailable ({type(exc).__name__})")
         except DomainError as exc:
             return _Applied(WebhookOutcome.REFUSED, str(exc))

@@ -5,10 +5,11 @@ exits 1; ``LEDGER_DEBUG=1`` lets an unexpected exception through with its traceb
 
 import pytest
 
-from ledger.application import Conflict, Ledger
+from ledger.application import Ledger
 from ledger.cli.errors import exit_code_for
 from ledger.errors import (
     ConfigError,
+    Conflict,
     DomainError,
     InsufficientFunds,
     InvalidInput,
