@@ -20,7 +20,6 @@ What it deliberately does not do: find work (jobs read the read tables for that)
 personal data (emails pass through to the provider only).
 """
 
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -33,10 +32,11 @@ from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError, PersistenceError, Recording
+from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.utils import EnvType
 
+from ledger.app.store import open_store
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings, load_settings
 from ledger.domain import escrow, ids
@@ -56,7 +56,6 @@ from ledger.domain.user import Role, User, check_role
 from ledger.domain.wallet import Wallet
 from ledger.errors import ConfigError, Conflict, DomainError, InvalidInput, NotFound
 from ledger.locks import LocalLocks, PaymentLocks, PostgresLocks
-from ledger.persistence import prepare_store, schema_lock, store_config
 from ledger.providers.port import Outcome, PaymentProvider, Verification
 
 A = TypeVar("A", bound=LedgerAggregate)
@@ -168,31 +167,21 @@ class Ledger(Application[UUID]):
         cls,
         settings: Settings | None = None,
         *,
+        create: bool = True,
         clock: Clock = system_clock,
         wall_clock: Clock = system_clock,
         provider: PaymentProvider | None = None,
     ) -> "Ledger":
-        """Build a ledger on the store named by ``LEDGER_DATABASE_URL`` (checked first)."""
+        """A ledger on the store named by ``LEDGER_DATABASE_URL`` (checked first). With
+        ``create=False`` the store must already hold a ledger (``ledger.app.store``)."""
         settings = settings if settings is not None else load_settings()
-        config = store_config(
-            settings.database_url,
-            schema=settings.postgres_schema,
-            pool_size=settings.postgres_pool_size,
+        return open_store(
+            lambda env: cls(
+                env, settings=settings, clock=clock, wall_clock=wall_clock, provider=provider
+            ),
+            settings,
+            create=create,
         )
-        prepare_store(config, settings.database_url)
-        try:
-            with schema_lock(config):  # replicas starting together create tables one by one
-                return cls(
-                    config.env,
-                    settings=settings,
-                    clock=clock,
-                    wall_clock=wall_clock,
-                    provider=provider,
-                )
-        except (PersistenceError, OSError, sqlite3.Error) as exc:
-            # eventsourcing 9.5.6 lets sqlite3 errors on connecting escape unwrapped
-            # (e.g. "file is not a database").
-            raise ConfigError(f"event store unusable: {type(exc).__name__}") from None
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Any:
         # Unlike the library default, never read os.environ: the store is configured only
