@@ -16,8 +16,7 @@ from typing import Any
 
 from ledger.application import Ledger, Result
 from ledger.config import Settings
-from ledger.errors import DomainError, LedgerError, NotFound
-from ledger.locks import PaymentBusy
+from ledger.errors import DomainError, LedgerError, NotFound, PaymentBusy
 from ledger.providers.port import PaymentProvider
 from projections.db import ReadDB
 from projections.engine import ProjectionEngine

@@ -18,13 +18,13 @@ import click
 from jobs.metrics import Metrics
 from jobs.registry import BY_NAME, JOBS
 from jobs.runner import JobRunner, business_clock, next_runs, recent_runs
-from ledger.cli.context import app_context, build_provider
+from ledger.bootstrap import Components, read_store
+from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option
 from ledger.clock import parse_instant, system_clock
 from ledger.config import Settings
 from ledger.errors import InvalidInput
 from ledger.persistence import store_config
-from ledger.providers.flutterwave import FlutterwaveTokenManager
 from ledger.views import View
 from projections.db import ReadDB
 
@@ -87,10 +87,20 @@ def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: 
     settings = app_context().settings()
     now = parse_instant(now_text) if now_text else None
     clock = business_clock(now)
-    provider = build_provider(settings)
-    tokens = FlutterwaveTokenManager.from_settings(settings)
+    parts = Components(settings, create=True, clock=clock)  # closed below
     metrics = Metrics(lambda: _figures(settings)) if metrics_port else None
-    runner = JobRunner(settings, clock=clock, provider=provider, tokens=tokens, metrics=metrics)
+    try:
+        runner = JobRunner(
+            settings,
+            clock=clock,
+            provider=parts.provider(),
+            tokens=parts.tokens(),
+            metrics=metrics,
+            ledger=parts.ledger(),
+        )
+    except BaseException:
+        parts.close()
+        raise
     stop = runner.stop
 
     def handle(_signum: int, _frame: FrameType | None) -> None:
@@ -116,10 +126,7 @@ def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: 
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         runner.close()
-        tokens.close()
-        close = getattr(provider, "close", None)
-        if close is not None:
-            close()
+        parts.close()
 
 
 @jobs.command("list")
@@ -146,8 +153,7 @@ def list_jobs(fmt: Format) -> None:
 @format_option
 def status(job: str | None, limit: int, fmt: Format) -> None:
     """The latest runs (newest first): outcome, times and counts."""
-    settings = app_context().settings()
-    db = ReadDB(store_config(settings.database_url, schema=settings.postgres_schema))
+    db = ReadDB(read_store(app_context().settings()))  # refuses a store without a ledger
     try:
         if not db.table_exists("job_runs"):
             raise InvalidInput("no job has run yet on this store (no job_runs table)")

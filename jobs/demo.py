@@ -26,18 +26,16 @@ import click
 
 from jobs.registry import BY_NAME
 from jobs.runner import JobRunner, RunRecord
-from ledger.application import Ledger
+from ledger.bootstrap import Components
 from ledger.cli.context import app_context
 from ledger.cli.output import table
 from ledger.clock import FixedClock, parse_instant
 from ledger.config import Settings, load_settings
-from ledger.contacts import Contacts
 from ledger.domain import ids
 from ledger.domain.money import format_major
-from ledger.providers.paystack import PaystackClient
 from ledger.simulator.paystack import PaystackSimulator, sign, webhook_body
 from ledger.views import scalar
-from ledger.webhooks import WebhookOutcome, build_webhooks
+from ledger.webhooks import WebhookOutcome
 from projections import queries
 from projections.notifications import Outbox
 from projections.wiring import read_side
@@ -74,18 +72,24 @@ class Demo:
         self.clock = FixedClock(parse_instant(START))
         self.sim = sim
         self.out = out
-        self.client = PaystackClient.from_settings(settings)
-        self.ledger = Ledger.from_settings(settings, clock=self.clock, provider=self.client)
-        self.runner = JobRunner(settings, clock=self.clock, provider=self.client)
-        self.webhooks = build_webhooks(settings, self.ledger)
+        self.parts = Components(settings, create=True, clock=self.clock)
+        try:
+            self.ledger = self.parts.ledger()  # its provider: the Paystack client
+            self.runner = JobRunner(
+                settings, clock=self.clock, provider=self.parts.provider(), ledger=self.ledger
+            )
+            self.webhooks = self.parts.webhooks()
+        except BaseException:
+            self.parts.close()
+            raise
         self.entries: list[Entry] = []
         self.runs: list[tuple[str, RunRecord]] = []
 
     def close(self) -> None:
-        self.webhooks.store.close()
-        self.runner.close()
-        self.ledger.close()
-        self.client.close()
+        try:
+            self.runner.close()
+        finally:
+            self.parts.close()
 
     def say(self, text: str) -> None:
         if self.out:
@@ -103,7 +107,7 @@ class Demo:
             self.ledger.register_user(fan, "fan")
         for star in STARS:
             self.ledger.register_user(star, "celebrity", verified=True)
-        contacts = Contacts.from_settings(self.ledger.settings)
+        contacts = self.parts.contacts()
         for user in FANS + STARS:
             email = f"{user.removeprefix('demo-').replace('-', '.')}@example.com"
             contacts.set(ids.user_id(user), user, email=email, webhook_url=None, at=self.clock())

@@ -31,6 +31,7 @@ from jobs.base import JobContext, JobCounts, kv, log
 from jobs.metrics import Metrics
 from jobs.registry import BY_NAME, JOBS, JobSpec
 from ledger.application import Ledger
+from ledger.bootstrap import build_ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import LedgerError
@@ -76,7 +77,10 @@ def business_clock(now: datetime | None, wall: Clock = system_clock) -> Clock:
 
 
 class JobRunner:
-    """Runs jobs on the configured store. Build once per process; thread-safe."""
+    """Runs jobs on the configured store. Build once per process; thread-safe.
+
+    ``ledger``: run on this ledger (the caller's, built by ``ledger.bootstrap``, with the same
+    clocks and provider) instead of opening one here; ``close`` closes only what it opened."""
 
     def __init__(
         self,
@@ -88,6 +92,7 @@ class JobRunner:
         tokens: object | None = None,
         metrics: Metrics | None = None,
         shutdown_grace: float = 9.0,
+        ledger: Ledger | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -102,12 +107,14 @@ class JobRunner:
         self._config = store_config(settings.database_url, schema=settings.postgres_schema)
         # job_runs and the other operational tables: refuses a schema older than this release
         ensure_schema(self._config)
-        self.ledger = Ledger.from_settings(
-            settings, clock=clock, wall_clock=wall_clock, provider=provider
+        self._owns_ledger = ledger is None
+        self.ledger = ledger or build_ledger(
+            settings, create=True, clock=clock, wall_clock=wall_clock, provider=provider
         )
 
     def close(self) -> None:
-        self.ledger.close()
+        if self._owns_ledger:
+            self.ledger.close()
 
     @contextmanager
     def _db(self) -> Iterator[ReadDB]:

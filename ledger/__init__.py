@@ -4,15 +4,17 @@ Public surface: ``Ledger`` (the application service), ``Result``, the settings l
 exception tree (``ledger.errors``).
 """
 
-from ledger.application import Conflict, Ledger, Result
+from ledger.application import Ledger, Result
 from ledger.config import Settings, load_settings
 from ledger.errors import (
     ConfigError,
+    Conflict,
     DomainError,
     InsufficientFunds,
     InvalidInput,
     LedgerError,
     NotFound,
+    PaymentBusy,
     ProviderError,
     ProviderUnavailable,
 )
@@ -26,6 +28,7 @@ __all__ = [
     "Ledger",
     "LedgerError",
     "NotFound",
+    "PaymentBusy",
     "ProviderError",
     "ProviderUnavailable",
     "Result",

@@ -1,23 +1,29 @@
-"""The ledger's exception hierarchy.
+"""The ledger's exception hierarchy: every error the product raises on purpose, in one tree.
 
-Every error the product raises on purpose is a ``LedgerError``; the CLI and the HTTP API map
-these classes to exit codes and statuses in one place each (``ledger.cli.errors``)::
+Each face maps every class here explicitly, in one place: the CLI to an exit code
+(``ledger.cli.errors``), the HTTP API to a status and code (``ledger.api.errors``);
+``tests/unit/test_error_mapping.py`` fails when a class has no mapping in either::
 
     LedgerError
-    ├── DomainError            a rule said no (illegal transition, bad amount, ...)
-    │   ├── InvalidInput       a value is malformed (id, currency, amount, reference)
-    │   └── InsufficientFunds  a debit would take a wallet below zero
-    ├── NotFound               no aggregate with that id
-    ├── ConfigError            a setting is missing or out of range; the store is unreachable
-    │   └── SchemaError        the operational tables' schema is older than this release
-    │                          needs (run ``ledger db upgrade``) or not one it knows
-    └── ProviderError          the payment provider refused or answered nonsense
-        ├── ProviderUnavailable    network error, timeout, 5xx, 429: retrying may fix it
-        ├── ProviderMisconfigured  401/403, a non-JSON or HTML body, a wrong base URL: our
-        │                          side is set up wrong; no answer about anything
-        └── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
-                                   (schema, unknown status, another reference)
+    ├── DomainError              a rule said no (illegal transition, bad amount, ...)
+    │   ├── InvalidInput         a value is malformed (id, currency, amount, reference)
+    │   └── InsufficientFunds    a debit would take a wallet below zero
+    ├── NotFound                 no aggregate with that id
+    ├── ConfigError              a setting is missing or out of range; the store is unreachable
+    │   │                        or (for a command that only reads) holds no ledger
+    │   └── SchemaError          the operational tables' schema is older than this release
+    │                            needs (run ``ledger db upgrade``) or not one it knows
+    ├── ProviderError            the payment provider refused or answered nonsense
+    │   ├── ProviderUnavailable    network error, timeout, 5xx, 429: retrying may fix it
+    │   ├── ProviderMisconfigured  401/403, a non-JSON or HTML body, a wrong base URL: our
+    │   │                          side is set up wrong; no answer about anything
+    │   └── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
+    │                              (schema, unknown status, another reference)
+    ├── Conflict                 concurrent writers kept winning; the retries gave up
+    └── PaymentBusy              another command holds the payment (a refund in flight)
 
+``Conflict`` and ``PaymentBusy`` are transient: nothing was written, and the same command a
+moment later may succeed (the API answers them 409 with ``Retry-After``).
 Messages are one line, say what was wrong, and never contain secrets.
 """
 
@@ -95,14 +101,24 @@ class ProviderAnswerInvalid(ProviderError):
         self.digest = digest
 
 
+class Conflict(LedgerError):
+    """Concurrent writers kept winning; the command was retried and gave up. Retry later."""
+
+
+class PaymentBusy(LedgerError):
+    """Another command holds this payment (e.g. a refund is in flight); nothing was written."""
+
+
 __all__ = [
     "AnswerDigest",
     "ConfigError",
+    "Conflict",
     "DomainError",
     "InsufficientFunds",
     "InvalidInput",
     "LedgerError",
     "NotFound",
+    "PaymentBusy",
     "ProviderAnswerInvalid",
     "ProviderError",
     "ProviderMisconfigured",

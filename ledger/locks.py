@@ -29,12 +29,7 @@ from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any, Protocol
 from uuid import UUID
 
-from ledger.errors import LedgerError
-
-
-class PaymentBusy(LedgerError):
-    """Another command holds this payment (e.g. a refund is in flight); nothing was written."""
-
+from ledger.errors import PaymentBusy
 
 # The SQLSTATEs a save raises inside its own transaction: a payment is held (guard), or an
 # aggregate the decision read but does not write changed since it was read (read set).
@@ -171,7 +166,6 @@ __all__ = [
     "GUARD_SQLSTATE",
     "STALE_READ_SQLSTATE",
     "LocalLocks",
-    "PaymentBusy",
     "PaymentLocks",
     "PostgresLocks",
     "ReadSet",

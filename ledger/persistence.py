@@ -33,8 +33,8 @@ from eventsourcing.utils import retry
 from psycopg import sql
 from psycopg.rows import tuple_row
 
-from ledger.errors import ConfigError
-from ledger.locks import GUARD_SQLSTATE, STALE_READ_SQLSTATE, PaymentBusy
+from ledger.errors import ConfigError, PaymentBusy
+from ledger.locks import GUARD_SQLSTATE, STALE_READ_SQLSTATE
 
 
 @dataclass(frozen=True)
@@ -216,12 +216,25 @@ def schema_lock(config: StoreConfig) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(%s)", [SCHEMA_LOCK_KEY])
 
 
-def prepare_store(config: StoreConfig, url_for_messages: str) -> None:
-    """Check the store is reachable and create the PostgreSQL schema when missing."""
+NO_LEDGER = "no ledger at {url}: set LEDGER_DATABASE_URL or run a command that writes"
+
+
+def no_ledger(url: str) -> ConfigError:
+    """The error of a command that only reads, on a store that holds no ledger."""
+    return ConfigError(NO_LEDGER.format(url=redact(url)))
+
+
+def prepare_store(config: StoreConfig, url_for_messages: str, *, create: bool = True) -> None:
+    """Check the store is reachable; with ``create``, create the PostgreSQL schema when
+    missing (the SQLite file is created by connecting). Without ``create`` nothing is
+    created: a missing SQLite file is ``no_ledger`` (a missing schema is found out by
+    ``holds_table``)."""
     where = redact(url_for_messages)
     if config.kind == "sqlite":
         assert config.sqlite_path is not None
         parent = Path(config.sqlite_path).expanduser().resolve().parent
+        if not create and not Path(config.sqlite_path).expanduser().is_file():
+            raise no_ledger(url_for_messages)
         if not parent.is_dir():
             raise ConfigError(f"database unreachable: directory {parent} does not exist ({where})")
         try:
@@ -236,17 +249,52 @@ def prepare_store(config: StoreConfig, url_for_messages: str) -> None:
             psycopg.connect(config.conninfo, connect_timeout=5, autocommit=True) as conn,
             contextlib.suppress(psycopg.errors.UniqueViolation),
         ):
-            conn.execute(
-                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema))
-            )
+            if create:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema))
+                )
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"database unreachable: {reason} ({where})") from None
 
 
+def holds_table(config: StoreConfig, table: str, url_for_messages: str) -> bool:
+    """Whether the store already has ``table`` (in its schema), creating nothing.
+    ``ConfigError`` when the store cannot be reached or read."""
+    where = redact(url_for_messages)
+    if config.kind == "sqlite":
+        assert config.sqlite_path is not None
+        path = Path(config.sqlite_path).expanduser()
+        if not path.is_file():
+            return False
+        try:
+            # A read-only URI: never creates the file.
+            with contextlib.closing(
+                sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+            ) as conn:
+                found = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", [table]
+                ).fetchone()
+        except sqlite3.Error as exc:
+            raise ConfigError(f"event store unusable: {exc} ({where})") from None
+        return found is not None
+    assert config.conninfo is not None
+    try:
+        with psycopg.connect(config.conninfo, connect_timeout=5, autocommit=True) as conn:
+            qualified = sql.Identifier(config.schema, table).as_string(conn)
+            row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [qualified]).fetchone()
+    except psycopg.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"database unreachable: {reason} ({where})") from None
+    return bool(row and row[0])
+
+
 __all__ = [
+    "NO_LEDGER",
     "OneTripRecorder",
     "StoreConfig",
+    "holds_table",
+    "no_ledger",
     "prepare_store",
     "redact",
     "schema_lock",

@@ -45,10 +45,17 @@ from eventsourcing.persistence import PersistenceError
 from pydantic import SecretStr
 
 from ledger import webhook_body
-from ledger.application import Conflict, Ledger
+from ledger.application import Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
-from ledger.errors import ConfigError, DomainError, InvalidInput, NotFound
+from ledger.errors import (
+    ConfigError,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PaymentBusy,
+)
 from ledger.providers.paystack_answers import TransactionInvalid, parse_transaction
 from ledger.providers.port import Outcome
 from ledger.providers.webhooks import verify_signature
@@ -301,7 +308,7 @@ class PaystackWebhooks:
         ones ``failed`` (Paystack delivers again)."""
         try:
             return apply()
-        except (Conflict, ConfigError, PersistenceError, OSError) as exc:
+        except (Conflict, PaymentBusy, ConfigError, PersistenceError, OSError) as exc:
             return _Applied(WebhookOutcome.FAILED, f"ledger unavailable ({type(exc).__name__})")
         except DomainError as exc:
             return _Applied(WebhookOutcome.REFUSED, str(exc))

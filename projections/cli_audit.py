@@ -63,7 +63,7 @@ class AuditGroup(click.Group):
 
 
 def _ledger() -> Any:
-    return app_context().ledger(click.get_current_context())
+    return app_context().ledger(click.get_current_context(), create=False)
 
 
 @click.group(name="audit", cls=AuditGroup)

@@ -19,14 +19,17 @@ from ledger.errors import InvalidInput
 from projections.engine import DEFAULT_BATCH_SIZE, Progress
 from projections.progress import ProgressReporter
 from projections.runner import follow, install_signal_handlers
-from projections.wiring import ReadSide, read_side
+from projections.wiring import ReadSide, default_projectors, read_side
 
 log = logging.getLogger("ledger.projections")
 
 
-def _open(batch_size: int = DEFAULT_BATCH_SIZE) -> Any:
+def _open(*, create: bool, batch_size: int = DEFAULT_BATCH_SIZE) -> Any:
+    """The read side. ``run`` is a service and creates a missing store (start order does
+    not matter); ``status`` and ``rebuild`` only derive from what is stored and refuse a
+    store that holds no ledger (``ledger.bootstrap``)."""
     ctx = click.get_current_context()
-    return read_side(ledger=app_context().ledger(ctx), batch_size=batch_size)
+    return read_side(ledger=app_context().ledger(ctx, create=create), batch_size=batch_size)
 
 
 batch_option = click.option(
@@ -58,7 +61,7 @@ def run(once: bool, poll_interval: float, batch_size: int) -> None:
     """Follow the event log until SIGTERM or SIGINT (exit 0). Each batch commits its rows and
     position together, so stopping anywhere loses nothing."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    with _open(batch_size) as side:
+    with _open(create=True, batch_size=batch_size) as side:
         if once:
             applied = side.engine.catch_up()
             click.echo(" ".join(f"{name}={count}" for name, count in applied.items()))
@@ -90,7 +93,7 @@ def _lag_seconds(side: ReadSide, progress: Progress) -> float:
 @format_option
 def status(fmt: Format) -> None:
     """Each projector's position, the head of the log, and the lag in events and seconds."""
-    with _open() as side:
+    with _open(create=False) as side:
         rows = [
             {
                 "projector": p.projector,
@@ -110,10 +113,10 @@ def status(fmt: Format) -> None:
 def rebuild(name: str | None, batch_size: int) -> None:
     """Replay the whole log into fresh tables and swap them in with one transaction (all
     projectors, or NAME). Shows a progress bar on a terminal, log lines otherwise."""
-    with _open(batch_size) as side:
-        names = list(side.engine.projectors)
-        if name is not None and name not in names:
-            raise InvalidInput(f"unknown projector {name!r}: expected one of {', '.join(names)}")
+    names = [projector.name for projector in default_projectors()]  # checked before the store
+    if name is not None and name not in names:
+        raise InvalidInput(f"unknown projector {name!r}: expected one of {', '.join(names)}")
+    with _open(create=False, batch_size=batch_size) as side:
         for chosen in [name] if name else names:
             reporter = ProgressReporter()
             replayed = side.engine.rebuild(chosen, on_batch=reporter)

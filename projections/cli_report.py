@@ -110,7 +110,7 @@ limit_option = click.option(
 def _read(query: Callable[[ReadDB, datetime], T]) -> T:
     """Catch the projections up, then run ``query(db, now)``."""
     ctx = click.get_current_context()
-    ledger = app_context().ledger(ctx)
+    ledger = app_context().ledger(ctx, create=False)
     with read_side(ledger=ledger, catch_up=True) as side:
         return query(side.db, ledger.clock())
 

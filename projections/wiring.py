@@ -1,8 +1,10 @@
 """Composition of the read side: a ledger, a read-database connection and the engine.
 
-One function builds them from settings; callers (CLI commands, jobs, the HTTP API) use it as a
-context manager so every connection is closed. ``catch_up=True`` brings the read tables up to
-the head of the log first, which is what anything that reads a table for decisions should ask.
+One function builds them beside a ledger from the composition root (``ledger.bootstrap``:
+given, or built here); callers (CLI commands, jobs, the HTTP API, the projection follower)
+use it as a context manager so every connection is closed. ``catch_up=True`` brings the read
+tables up to the head of the log first, which is what anything that reads a table for
+decisions should ask.
 """
 
 from collections.abc import Iterator
@@ -10,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ledger.application import Ledger
+from ledger.bootstrap import build_ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings, load_settings
 from ledger.persistence import store_config
@@ -40,11 +43,15 @@ def read_side(
     clock: Clock = system_clock,
     catch_up: bool = False,
     batch_size: int = 1000,
+    create: bool = False,
 ) -> Iterator[ReadSide]:
-    """Open the read side on the configured store (or beside an existing ``ledger``)."""
+    """Open the read side beside ``ledger``, or on the configured store: then ``create``
+    says whether a store that holds no ledger is created (else ``ConfigError``, no ledger)."""
     own_ledger = ledger is None
     if ledger is None:
-        ledger = Ledger.from_settings(settings or load_settings(), clock=clock)
+        ledger = build_ledger(
+            settings or load_settings(), create=create, clock=clock, provider=None
+        )
     s = ledger.settings
     db = ReadDB(store_config(s.database_url, schema=s.postgres_schema))
     try:

@@ -45,7 +45,7 @@ COLUMNS = (
 
 @contextmanager
 def _side() -> Iterator[ReadSide]:
-    ledger = app_context().ledger(click.get_current_context())
+    ledger = app_context().ledger(click.get_current_context(), create=False)
     with read_side(ledger=ledger) as side:
         side.engine.catch_up([Outbox.name])
         yield side

@@ -18,7 +18,7 @@ from ledger.api.deps import Svc, require_token
 from ledger.api.errors import COMMAND_ERRORS, QUERY_ERRORS
 from ledger.api.models import CommandResult, _In
 from ledger.application import Result
-from ledger.contacts import Contact, Contacts
+from ledger.contacts import Contact
 from ledger.errors import NotFound
 
 router = APIRouter(dependencies=[Depends(require_token)])
@@ -57,8 +57,7 @@ def _view(contact: Contact) -> dict[str, Any]:
 def set_contact(user_id: UserId, body: SetContact, svc: Svc) -> dict[str, Any]:
     ledger = svc.ledger
     user = ledger.get_user(user_id)
-    contacts = Contacts.from_settings(ledger.settings)
-    saved = contacts.set(
+    saved = svc.components.contacts().set(
         user.id, user_id, email=body.email, webhook_url=body.webhook_url, at=ledger.wall_clock()
     )
     return _view(saved)
@@ -73,7 +72,7 @@ def set_contact(user_id: UserId, body: SetContact, svc: Svc) -> dict[str, Any]:
 )
 def show_contact(user_id: UserId, svc: Svc) -> dict[str, Any]:
     user = svc.ledger.get_user(user_id)
-    found = Contacts.from_settings(svc.ledger.settings).get(user.id)
+    found = svc.components.contacts().get(user.id)
     if found is None:
         raise NotFound(f"{user_id} has no contact on file")
     return _view(found)
@@ -88,7 +87,7 @@ def show_contact(user_id: UserId, svc: Svc) -> dict[str, Any]:
 )
 def erase_contact(user_id: UserId, svc: Svc) -> CommandResult:
     user = svc.ledger.get_user(user_id)
-    erased = Contacts.from_settings(svc.ledger.settings).erase(user.id)
+    erased = svc.components.contacts().erase(user.id)
     message = f"contact of {user_id} erased" if erased else f"{user_id} has no contact"
     return _result(Result(erased, message, user.id))
 

@@ -10,7 +10,9 @@ Every error answer, whatever raised it, is ``{"error": CODE, "message": TEXT}``:
     405     method_not_allowed          a known route with another method
     409     rule_violation              DomainError (a rule said no; nothing was written)
     409     insufficient_funds          InsufficientFunds
-    409     conflict                    Conflict (concurrent writers; retry)
+    409     conflict                    Conflict (concurrent writers; Retry-After)
+    409     payment_busy                PaymentBusy (a refund of the payment is in flight;
+                                        Retry-After)
     409     idempotency_in_progress     the same Idempotency-Key is being executed right now
     413     payload_too_large           a body over the limit
     422     invalid_input               InvalidInput (a malformed id, currency, amount, ...)
@@ -19,11 +21,15 @@ Every error answer, whatever raised it, is ``{"error": CODE, "message": TEXT}``:
     502     provider_error              ProviderError (the payment provider refused)
     502     provider_misconfigured      ProviderMisconfigured (our key or URL is wrong)
     502     provider_answer_invalid     ProviderAnswerInvalid (an answer we cannot trust)
-    503     provider_unavailable        ProviderUnavailable (retry later)
+    503     provider_unavailable        ProviderUnavailable (Retry-After)
     503     not_configured              ConfigError at request time (a missing setting, the
                                         database unreachable)
     503     database_unavailable        a database failure mid-request
     500     internal_error              anything else (a bug); its text is never shown
+
+Every class of ``ledger.errors`` has its row in ``LEDGER_ERRORS`` (a test fails when a new one
+has none); the transient ones (conflict, payment_busy, provider_unavailable) carry
+``Retry-After: 1`` and are not stored for replay under an ``Idempotency-Key``.
 
 Messages come from our own exceptions, which never carry secrets; for anything else only a
 generic line is sent (and logged with the exception's type, not its text).
@@ -40,18 +46,20 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
-from ledger.application import Conflict
 from ledger.errors import (
     ConfigError,
+    Conflict,
     DomainError,
     InsufficientFunds,
     InvalidInput,
     LedgerError,
     NotFound,
+    PaymentBusy,
     ProviderAnswerInvalid,
     ProviderError,
     ProviderMisconfigured,
     ProviderUnavailable,
+    SchemaError,
 )
 from ledger.webhooks import WebhookOutcome
 
@@ -78,19 +86,22 @@ class ApiError(Exception):
         self.headers = dict(headers or {})
 
 
-# Most specific first: the first matching class decides.
-_LEDGER_ERRORS: tuple[tuple[type[LedgerError], int, str], ...] = (
-    (InvalidInput, 422, "invalid_input"),
-    (InsufficientFunds, 409, "insufficient_funds"),
-    (DomainError, 409, "rule_violation"),
-    (NotFound, 404, "not_found"),
-    (ConfigError, 503, "not_configured"),
-    (ProviderUnavailable, 503, "provider_unavailable"),
-    (ProviderMisconfigured, 502, "provider_misconfigured"),
-    (ProviderAnswerInvalid, 502, "provider_answer_invalid"),
-    (ProviderError, 502, "provider_error"),
-    (Conflict, 409, "conflict"),
-)
+# Every class of ledger.errors, explicitly: (status, code).
+LEDGER_ERRORS: Mapping[type[LedgerError], tuple[int, str]] = {
+    LedgerError: (500, "internal_error"),
+    DomainError: (409, "rule_violation"),
+    InvalidInput: (422, "invalid_input"),
+    InsufficientFunds: (409, "insufficient_funds"),
+    NotFound: (404, "not_found"),
+    ConfigError: (503, "not_configured"),
+    SchemaError: (503, "not_configured"),
+    ProviderError: (502, "provider_error"),
+    ProviderUnavailable: (503, "provider_unavailable"),
+    ProviderMisconfigured: (502, "provider_misconfigured"),
+    ProviderAnswerInvalid: (502, "provider_answer_invalid"),
+    Conflict: (409, "conflict"),
+    PaymentBusy: (409, "payment_busy"),
+}
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -105,7 +116,10 @@ _HTTP_CODES = {
 }
 
 # Codes a client should retry with the same Idempotency-Key (the answer is not final).
-RETRYABLE_CODES = frozenset({"conflict", "idempotency_in_progress"})
+RETRYABLE_CODES = frozenset({"conflict", "payment_busy", "idempotency_in_progress"})
+
+# Codes answered with ``Retry-After``: the same request a moment later may succeed.
+RETRY_AFTER_CODES = frozenset({"conflict", "payment_busy", "provider_unavailable"})
 
 
 # Webhook outcomes that are not acknowledged with 200 (Paystack delivers those again).
@@ -119,10 +133,12 @@ WEBHOOK_ERRORS: Mapping[WebhookOutcome, tuple[int, str]] = {
 
 
 def status_for(exc: LedgerError) -> tuple[int, str]:
-    """The HTTP status and error code for one of the ledger's errors."""
-    for cls, status, code in _LEDGER_ERRORS:
-        if isinstance(exc, cls):
-            return status, code
+    """The HTTP status and error code for one of the ledger's errors: its class's row, or
+    its nearest mapped ancestor's."""
+    for cls in type(exc).__mro__:
+        found = LEDGER_ERRORS.get(cls)
+        if found is not None:
+            return found
     return 500, "internal_error"
 
 
@@ -154,7 +170,7 @@ async def _ledger_error(_request: Request, exc: Exception) -> JSONResponse:
     status, code = status_for(exc)
     if status >= 500:
         log.warning("event=request_failed code=%s error=%s", code, type(exc).__name__)
-    headers = {"Retry-After": "1"} if code in ("conflict", "provider_unavailable") else None
+    headers = {"Retry-After": "1"} if code in RETRY_AFTER_CODES else None
     return error_response(status, code, str(exc), headers)
 
 
@@ -219,8 +235,9 @@ COMMAND_ERRORS: dict[int | str, dict[str, Any]] = {
     **AUTH_ERRORS,
     404: _doc("No such user, request, transaction or wallet (not_found)."),
     409: _doc(
-        "A rule said no (rule_violation), concurrent writers (conflict), or the "
-        "Idempotency-Key is in use (idempotency_in_progress)."
+        "A rule said no (rule_violation), concurrent writers (conflict), the payment is "
+        "busy with a refund (payment_busy), or the Idempotency-Key is in use "
+        "(idempotency_in_progress)."
     ),
     422: _doc(
         "Schema mismatch (invalid_request), a malformed value (invalid_input), or the "
@@ -243,9 +260,11 @@ PROVIDER_ERRORS: dict[int | str, dict[str, Any]] = {
 __all__ = [
     "AUTH_ERRORS",
     "COMMAND_ERRORS",
+    "LEDGER_ERRORS",
     "PROVIDER_ERRORS",
     "QUERY_ERRORS",
     "RETRYABLE_CODES",
+    "RETRY_AFTER_CODES",
     "WEBHOOK_ERRORS",
     "ApiError",
     "ErrorBody",

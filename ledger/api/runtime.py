@@ -1,7 +1,8 @@
 """What the API's routes share: settings, the ledger, the webhook handler, the stores.
 
 ``Runtime`` is built with the app and connects to nothing; the services are built on first
-use (thread-safe), so ``/healthz`` answers and the OpenAPI spec can be generated without a
+use (thread-safe) by the composition root (``ledger.bootstrap``; the API writes, so a missing
+store is created), so ``/healthz`` answers and the OpenAPI spec can be generated without a
 database, and a database that is down at start-up is a 503 on the requests that need it
 (retried on the next request), not a crashed server. ``close()`` releases everything the
 runtime built (the app's lifespan calls it at shutdown); a ledger passed in is the caller's.
@@ -19,9 +20,10 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from ledger.api.auth import Authenticator
 from ledger.api.idempotency import IdempotencyStore
 from ledger.application import Ledger
-from ledger.cli.context import build_ledger, close_ledger
+from ledger.bootstrap import Components
+from ledger.clock import system_clock
 from ledger.config import Settings, load_settings
-from ledger.webhooks import PaystackWebhooks, build_webhooks
+from ledger.webhooks import PaystackWebhooks
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Services:
     ledger: Ledger
     webhooks: PaystackWebhooks
     idempotency: IdempotencyStore
+    components: Components
 
 
 @dataclass(frozen=True)
@@ -114,25 +117,32 @@ class Runtime:
 
     def _build(self) -> Services:
         settings = self.settings()
-        ledger = self._given_ledger or build_ledger(settings)  # the one composition root
+        given = self._given_ledger
+        components = Components(
+            settings,
+            create=True,
+            wall_clock=given.wall_clock if given is not None else system_clock,
+            ledger=given,
+        )
         try:
-            webhooks = build_webhooks(settings, ledger, clock=ledger.wall_clock)
+            ledger = components.ledger()
+            webhooks = components.webhooks()
+            # The API's own side table (replayed answers): the face owns it.
             idempotency = IdempotencyStore.from_settings(settings, clock=ledger.wall_clock)
         except BaseException:
-            if self._given_ledger is None:
-                close_ledger(ledger)
+            components.close()
             raise
-        return Services(settings, ledger, webhooks, idempotency)
+        return Services(settings, ledger, webhooks, idempotency, components)
 
     def close(self) -> None:
         with self._lock:
             services, self._services = self._services, None
         if services is None:
             return
-        services.webhooks.store.close()
-        services.idempotency.close()
-        if self._given_ledger is None:
-            close_ledger(services.ledger)
+        try:
+            services.idempotency.close()
+        finally:
+            services.components.close()  # a ledger passed in stays open (the caller's)
 
 
 __all__ = ["Check", "Metrics", "ReadinessCheck", "Runtime", "Services"]

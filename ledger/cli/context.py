@@ -1,8 +1,11 @@
-"""The CLI's composition root and what every command shares.
+"""What every CLI command shares: the invocation's parts, built by the composition root.
 
-``build_ledger`` is the one place that turns settings into a ``Ledger``. Commands get theirs
-through ``@pass_ledger``: built on first use (so ``--help`` and usage errors never touch the
-settings or the database) and closed when the command ends, whatever happened.
+Commands get their ledger through ``@pass_ledger`` (a command that writes: a missing store is
+created) or ``@pass_reader`` (a command that only reads: a store that holds no ledger is
+refused with exit 2, and nothing is created); the plugin groups ask
+``app_context().ledger(ctx, create=...)``. Either way the parts come from
+``ledger.bootstrap.Components``, built on first use (so ``--help`` and usage errors never touch
+the settings or the database) and closed when the command ends, whatever happened.
 Parameter types here only parse text; the domain decides what is valid (one set of rules).
 """
 
@@ -17,11 +20,10 @@ from uuid import UUID
 import click
 
 from ledger.application import Ledger
+from ledger.bootstrap import Components
 from ledger.config import Settings, load_settings
 from ledger.domain.ids import parse_uuid
 from ledger.errors import InvalidInput
-from ledger.providers.paystack import PaystackClient
-from ledger.providers.port import PaymentProvider
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -29,63 +31,33 @@ R = TypeVar("R")
 OPERATOR_ENV = "LEDGER_OPERATOR"
 
 
-def build_provider(settings: Settings) -> PaymentProvider | None:
-    """The configured payment provider: a ``PaystackClient`` when ``PAYSTACK_SECRET_KEY`` is
-    set, else None. The caller closes it. Building it connects to nothing."""
-    if settings.paystack_secret_key is None:
-        return None
-    return PaystackClient.from_settings(settings)
-
-
-def build_ledger(settings: Settings, *, provider: PaymentProvider | None = None) -> Ledger:
-    """The composition root: a ``Ledger`` on the configured store. The caller closes it
-    with ``close_ledger`` (which closes its provider too).
-
-    Without ``provider``, a ``PaystackClient`` when ``PAYSTACK_SECRET_KEY`` is set; otherwise
-    none, and commands that need one (a refund, say) fail with a ``ConfigError`` naming the
-    missing setting. Building the client connects to nothing."""
-    if provider is not None or settings.paystack_secret_key is None:
-        return Ledger.from_settings(settings, provider=provider)
-    client = PaystackClient.from_settings(settings)
-    try:
-        return Ledger.from_settings(settings, provider=client)
-    except BaseException:
-        client.close()
-        raise
-
-
-def close_ledger(ledger: Ledger) -> None:
-    """Close ``ledger`` and its provider's connections, if it has any to close."""
-    try:
-        ledger.close()
-    finally:
-        close = getattr(ledger.provider, "close", None)
-        if callable(close):
-            close()
-
-
 class AppContext:
-    """Per-invocation state: the settings and the ledger, both made on first use."""
+    """Per-invocation state: the settings and the parts, both made on first use."""
 
     def __init__(self) -> None:
         self._settings: Settings | None = None
-        self._ledger: Ledger | None = None
+        self._components: Components | None = None
 
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings()
         return self._settings
 
-    def ledger(self, ctx: click.Context) -> Ledger:
-        if self._ledger is None:
-            self._ledger = build_ledger(self.settings())
+    def components(self, ctx: click.Context, *, create: bool) -> Components:
+        """The invocation's parts; ``create``: whether the command writes (see
+        ``ledger.bootstrap``). The first call decides for the invocation."""
+        if self._components is None:
+            self._components = Components(self.settings(), create=create)
             ctx.find_root().call_on_close(self._close)
-        return self._ledger
+        return self._components
+
+    def ledger(self, ctx: click.Context, *, create: bool) -> Ledger:
+        return self.components(ctx, create=create).ledger()
 
     def _close(self) -> None:
-        if self._ledger is not None:
-            ledger, self._ledger = self._ledger, None
-            close_ledger(ledger)
+        if self._components is not None:
+            components, self._components = self._components, None
+            components.close()
 
 
 def app_context() -> AppContext:
@@ -93,14 +65,27 @@ def app_context() -> AppContext:
     return root.ensure_object(AppContext)
 
 
-def pass_ledger(command: Callable[Concatenate[Ledger, P], R]) -> Callable[P, R]:
-    """Call ``command`` with the invocation's ledger as its first argument."""
-
+def _passing_ledger(
+    command: Callable[Concatenate[Ledger, P], R], *, create: bool
+) -> Callable[P, R]:
     @functools.wraps(command)
     def with_ledger(*args: P.args, **kwargs: P.kwargs) -> R:
-        return command(app_context().ledger(click.get_current_context()), *args, **kwargs)
+        ctx = click.get_current_context()
+        return command(app_context().ledger(ctx, create=create), *args, **kwargs)
 
     return with_ledger
+
+
+def pass_ledger(command: Callable[Concatenate[Ledger, P], R]) -> Callable[P, R]:
+    """Call ``command``, which writes, with the invocation's ledger as its first argument
+    (a missing store is created)."""
+    return _passing_ledger(command, create=True)
+
+
+def pass_reader(command: Callable[Concatenate[Ledger, P], R]) -> Callable[P, R]:
+    """Call ``command``, which only reads, with the invocation's ledger as its first
+    argument; a store that holds no ledger is refused (exit 2) and nothing is created."""
+    return _passing_ledger(command, create=False)
 
 
 class UuidParam(click.ParamType[UUID]):
@@ -160,9 +145,7 @@ __all__ = [
     "MinorUnits",
     "UuidParam",
     "app_context",
-    "build_ledger",
-    "build_provider",
-    "close_ledger",
     "default_operator",
     "pass_ledger",
+    "pass_reader",
 ]

@@ -1,14 +1,17 @@
 """The one place where the CLI turns exceptions into exit codes and one line on stderr.
 
-Exit codes::
+Exit codes, one per class of ``ledger.errors`` (every class is listed in ``EXIT_CODES``; a
+test fails when a new one is not)::
 
     0  done, or already done ("already released": the command had taken effect before)
     1  ProviderError and its kinds (the payment provider refused, is down, is misconfigured
        or answered something unusable),
-       Conflict (concurrent writers kept winning), a database failure mid-command,
-       an internal error: retrying later, or fixing the system, may help
-    2  bad input: InvalidInput, DomainError (a rule said no), NotFound, ConfigError
-       (a bad setting, an unreachable database), and click's usage errors
+       Conflict (concurrent writers kept winning), PaymentBusy (another command holds the
+       payment, e.g. a refund in flight), a database failure mid-command, an internal
+       error: retrying later, or fixing the system, may help
+    2  bad input: InvalidInput, DomainError and InsufficientFunds (a rule said no), NotFound,
+       ConfigError (a bad setting, an unreachable database, no ledger for a command that
+       only reads), and click's usage errors
 
 Whatever fails, stderr gets exactly one line, ``error: <message>``, and never a traceback,
 unless ``LEDGER_DEBUG=1`` (then an unexpected exception propagates with its traceback).
@@ -24,36 +27,49 @@ import click
 from click.exceptions import NoArgsIsHelpError
 from eventsourcing.persistence import PersistenceError
 
-from ledger.application import Conflict
 from ledger.errors import (
     ConfigError,
+    Conflict,
     DomainError,
+    InsufficientFunds,
+    InvalidInput,
     LedgerError,
     NotFound,
+    PaymentBusy,
     ProviderAnswerInvalid,
     ProviderError,
     ProviderMisconfigured,
+    ProviderUnavailable,
+    SchemaError,
 )
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-_EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
-    (DomainError, EXIT_BAD_INPUT),  # InvalidInput and InsufficientFunds included
-    (NotFound, EXIT_BAD_INPUT),
-    (ConfigError, EXIT_BAD_INPUT),
-    (ProviderMisconfigured, EXIT_FAILED),  # fix the settings (key, URL), then run it again
-    (ProviderAnswerInvalid, EXIT_FAILED),
-    (ProviderError, EXIT_FAILED),  # ProviderUnavailable included
-    (Conflict, EXIT_FAILED),
-)
+# Every class of ledger.errors, explicitly (see the module docstring).
+EXIT_CODES: dict[type[LedgerError], int] = {
+    LedgerError: EXIT_FAILED,
+    DomainError: EXIT_BAD_INPUT,
+    InvalidInput: EXIT_BAD_INPUT,
+    InsufficientFunds: EXIT_BAD_INPUT,
+    NotFound: EXIT_BAD_INPUT,
+    ConfigError: EXIT_BAD_INPUT,
+    SchemaError: EXIT_BAD_INPUT,  # run `ledger db upgrade`
+    ProviderError: EXIT_FAILED,
+    ProviderUnavailable: EXIT_FAILED,
+    ProviderMisconfigured: EXIT_FAILED,  # fix the settings (key, URL), then run it again
+    ProviderAnswerInvalid: EXIT_FAILED,
+    Conflict: EXIT_FAILED,
+    PaymentBusy: EXIT_FAILED,
+}
 
 
 def exit_code_for(exc: LedgerError) -> int:
-    """The exit code for one of our errors (see the module docstring)."""
-    for cls, code in _EXIT_CODES:
-        if isinstance(exc, cls):
+    """The exit code for one of our errors: its class's, or its nearest mapped ancestor's."""
+    for cls in type(exc).__mro__:
+        code = EXIT_CODES.get(cls)
+        if code is not None:
             return code
     return EXIT_FAILED
 
@@ -107,6 +123,7 @@ def run_guarded(invoke: Callable[[], object]) -> int:
 
 __all__ = [
     "EXIT_BAD_INPUT",
+    "EXIT_CODES",
     "EXIT_FAILED",
     "EXIT_OK",
     "exit_code_for",

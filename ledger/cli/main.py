@@ -1,8 +1,9 @@
 """The ``ledger`` console script: the root command group and ``main``.
 
-Entry points stay thin: each group lives in its own module and calls the ``Ledger`` service;
-``ledger.cli.context`` builds the ledger (the composition root) and ``ledger.cli.errors`` maps
-every failure to an exit code and one line on stderr. ``LedgerGroup.main`` routes click's own
+Entry points stay thin: each group lives in its own module and calls the ``Ledger`` service,
+which ``ledger.cli.context`` gets from the composition root (``ledger.bootstrap``), saying
+whether the command writes; ``ledger.cli.errors`` maps every failure to an exit code and one
+line on stderr. ``LedgerGroup.main`` routes click's own
 usage errors through the same place, so ``CliRunner`` tests see what a shell sees.
 """
 

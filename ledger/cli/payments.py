@@ -9,7 +9,7 @@ from uuid import UUID
 import click
 
 from ledger.application import Ledger
-from ledger.cli.context import UuidParam, pass_ledger
+from ledger.cli.context import UuidParam, pass_ledger, pass_reader
 from ledger.cli.output import Format, emit_record, emit_result, format_option
 from ledger.errors import NotFound
 from ledger.views import transaction_view
@@ -68,7 +68,7 @@ def initiate(
     "--reference", default=None, metavar="REF", help="Find the payment by its reference instead."
 )
 @format_option
-@pass_ledger
+@pass_reader
 def show(ledger: Ledger, transaction_id: UUID | None, reference: str | None, fmt: Format) -> None:
     """Show a payment by TRANSACTION_ID, or by --reference REF."""
     if (transaction_id is None) == (reference is None):

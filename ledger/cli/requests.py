@@ -11,7 +11,7 @@ from uuid import UUID
 import click
 
 from ledger.application import Ledger
-from ledger.cli.context import MinorUnits, UuidParam, pass_ledger
+from ledger.cli.context import MinorUnits, UuidParam, pass_ledger, pass_reader
 from ledger.cli.output import Format, emit_record, emit_result, format_option
 from ledger.domain.request import DeclineReason
 from ledger.domain.user import User
@@ -81,7 +81,7 @@ def decline(ledger: Ledger, request_id: UUID, note: str | None, fmt: Format) -> 
 @requests.command("show")
 @click.argument("request_id", type=REQUEST_ID)
 @format_option
-@pass_ledger
+@pass_reader
 def show(ledger: Ledger, request_id: UUID, fmt: Format) -> None:
     """Show a request, its users and the state of its payment."""
     request = ledger.get_request(request_id)

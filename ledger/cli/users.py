@@ -8,9 +8,9 @@ keeps nothing else about them but the role. Registering or verifying twice is "a
 import click
 
 from ledger.application import Ledger, Result
-from ledger.cli.context import pass_ledger
+from ledger.cli.context import app_context, pass_ledger, pass_reader
 from ledger.cli.output import Format, emit_record, emit_result, format_option
-from ledger.contacts import Contact, Contacts
+from ledger.contacts import Contact
 from ledger.errors import InvalidInput, NotFound
 from ledger.views import View, user_view
 
@@ -45,7 +45,7 @@ def verify(ledger: Ledger, user_id: str, fmt: Format) -> None:
 @users.command("show")
 @click.argument("user_id")
 @format_option
-@pass_ledger
+@pass_reader
 def show(ledger: Ledger, user_id: str, fmt: Format) -> None:
     """Show USER_ID: role, verification, ids and times."""
     emit_record(user_view(ledger.get_user(user_id)), fmt)
@@ -57,9 +57,7 @@ def show(ledger: Ledger, user_id: str, fmt: Format) -> None:
 @click.option("--webhook-url", help="The user's own webhook URL (instead of the platform's).")
 @click.option("--erase", is_flag=True, help="Delete the contact (history is untouched).")
 @format_option
-@pass_ledger
 def contact(
-    ledger: Ledger,
     user_id: str,
     email: str | None,
     webhook_url: str | None,
@@ -69,8 +67,11 @@ def contact(
     """Show, set or erase where USER_ID's notifications go. Addresses are personal data: they
     live in the contacts table, never in the event log, and --erase deletes them for good.
     Setting replaces both fields (one not given is cleared)."""
+    writes = erase or email is not None or webhook_url is not None
+    parts = app_context().components(click.get_current_context(), create=writes)
+    ledger = parts.ledger()
     user = ledger.get_user(user_id)  # NotFound (exit 2) for a user the ledger does not know
-    contacts = Contacts.from_settings(ledger.settings)
+    contacts = parts.contacts()
     if erase:
         if email is not None or webhook_url is not None:
             raise InvalidInput("--erase takes no --email or --webhook-url")

@@ -7,7 +7,7 @@ done". The ``create_wallets`` job does the same daily for every verified user.
 import click
 
 from ledger.application import Ledger
-from ledger.cli.context import pass_ledger
+from ledger.cli.context import pass_ledger, pass_reader
 from ledger.cli.output import Format, emit_record, emit_result, format_option
 from ledger.views import wallet_view
 
@@ -35,7 +35,7 @@ def create(ledger: Ledger, user_id: str, currency: str, fmt: Format) -> None:
 @click.argument("user_id")
 @CURRENCY
 @format_option
-@pass_ledger
+@pass_reader
 def show(ledger: Ledger, user_id: str, currency: str, fmt: Format) -> None:
     """Show USER_ID's wallet in --currency: balance, credits and debits."""
     emit_record(wallet_view(ledger.get_wallet(user_id, currency), owner=user_id), fmt)

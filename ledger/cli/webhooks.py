@@ -12,11 +12,10 @@ import sys
 
 import click
 
-from ledger.application import Ledger
-from ledger.cli.context import app_context, pass_ledger
+from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_record, emit_rows, format_option
 from ledger.errors import InvalidInput
-from ledger.webhooks import WebhookOutcome, build_webhooks
+from ledger.webhooks import WebhookOutcome
 
 
 @click.group(name="webhooks")
@@ -32,16 +31,12 @@ def webhooks() -> None:
     help="The delivery's x-paystack-signature (hex HMAC-SHA512 of the body).",
 )
 @format_option
-@pass_ledger
-def paystack(ledger: Ledger, signature: str, fmt: Format) -> None:
+def paystack(signature: str, fmt: Format) -> None:
     """Read a delivery's raw body from stdin, check SIG against PAYSTACK_SECRET_KEY, apply
     it as POST /webhooks/paystack would, and record it."""
     raw = sys.stdin.buffer.read()
-    handler = build_webhooks(app_context().settings(), ledger, clock=ledger.wall_clock)
-    try:
-        delivery = handler.handle(raw, signature, source_ip=None)
-    finally:
-        handler.store.close()
+    handler = app_context().components(click.get_current_context(), create=True).webhooks()
+    delivery = handler.handle(raw, signature, source_ip=None)
     if delivery.outcome is WebhookOutcome.FAILED:
         raise click.ClickException(f"not applied, try again: {delivery.detail}")
     if not delivery.outcome.acknowledged:
@@ -59,16 +54,10 @@ def paystack(ledger: Ledger, signature: str, fmt: Format) -> None:
 )
 @click.option("--reference", default=None, help="Only deliveries about this payment reference.")
 @format_option
-@pass_ledger
-def deliveries(
-    ledger: Ledger, limit: int, outcome: str | None, reference: str | None, fmt: Format
-) -> None:
+def deliveries(limit: int, outcome: str | None, reference: str | None, fmt: Format) -> None:
     """The latest recorded deliveries, newest first (the webhook audit record)."""
-    handler = build_webhooks(app_context().settings(), ledger)
-    try:
-        found = handler.store.recent(limit=limit, outcome=outcome, reference=reference)
-    finally:
-        handler.store.close()
+    handler = app_context().components(click.get_current_context(), create=False).webhooks()
+    found = handler.store.recent(limit=limit, outcome=outcome, reference=reference)
     columns = ["received_at", "event", "reference", "outcome", "signature_valid", "detail", "id"]
     emit_rows([d.view() for d in found], columns, fmt)
 

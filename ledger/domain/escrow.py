@@ -5,13 +5,16 @@ changed; the application saves them together in one ``Application.save(...)`` (o
 transaction), so a release credits the wallet and marks the transaction, or neither happens.
 An empty result means the command had already taken effect: nothing to save.
 
-Rules (docs/design.md "Payment verification outcomes"):
+Rules (docs/design.md, "Payment verification outcomes"):
 - success with the expected amount and currency: the payment is verified and the request
   goes IN_PROGRESS; another amount or currency: flagged, never treated as paid;
 - success for a payment that already FAILED: flagged ``late_success``;
 - failure or time-out of a pending payment: the request is declined with it;
 - release needs the request COMPLETED, the money held, no review pending, and the
-  celebrity's wallet in the payment's currency.
+  celebrity's wallet in the payment's currency;
+- a held payment of an IN_PROGRESS request is never refunded on its own: the request is
+  declined, which refunds it (else the request would wait for work nobody pays for);
+- refunding a flagged payment that never completed closes its request (``payment_failed``).
 """
 
 from datetime import datetime
@@ -177,6 +180,42 @@ def release(
     return [txn, wallet]
 
 
+def check_refundable(txn: Transaction, request: Request) -> int:
+    """What a refund of ``txn`` on its own (an operator's, not a decline's) would return now;
+    ``DomainError`` when it must not be refunded that way (see the rules above)."""
+    _check_pair(txn, request)
+    amount = txn.refundable_amount()
+    if txn.is_held and request.status is RequestStatus.IN_PROGRESS:
+        raise DomainError(
+            f"request {request.id} is IN_PROGRESS: decline it (`ledger requests "
+            "decline`), which refunds its payment"
+        )
+    return amount
+
+
+def refund(
+    txn: Transaction,
+    request: Request,
+    *,
+    reason: str,
+    refund_reference: str,
+    at: Stamp,
+    operator: str | None = None,
+    note: str | None = None,
+) -> Changed:
+    """Record a refund the provider accepted (``refund_reference``); ``check_refundable``
+    first. A flagged payment that never completed is closed and its request declined."""
+    check_refundable(txn, request)
+    closes_request = txn.needs_review and txn.status is TxStatus.PENDING
+    txn.refund(
+        reason=reason, refund_reference=refund_reference, at=at, operator=operator, note=note
+    )
+    changed: Changed = [txn]
+    if closes_request and request.decline(DeclineReason.PAYMENT_FAILED, at, note=note):
+        changed.append(request)
+    return changed
+
+
 def decline(
     request: Request,
     txn: Transaction | None,
@@ -218,7 +257,9 @@ __all__ = [
     "apply_failure",
     "apply_success",
     "apply_timeout",
+    "check_refundable",
     "decline",
+    "refund",
     "release",
     "time_out_request",
 ]

@@ -64,6 +64,12 @@ class User(LedgerAggregate):
         if check_role(role) is not self.role:
             raise DomainError(f"user {self.external_id} is already registered as {self.role.value}")
 
+    def require_role(self, role: Role) -> None:
+        """Refuse (``DomainError``) unless this user has ``role``: a request goes from a fan
+        to a celebrity, never otherwise."""
+        if self.role is not role:
+            raise DomainError(f"user {self.external_id} is a {self.role.value}, not a {role.value}")
+
     def verify(self, at: Stamp) -> bool:
         """Mark the user verified. Returns False (no event) if already verified."""
         if self.verified:

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from click.testing import Result as CliResult
 
-import ledger.cli.context as cli_context
+import ledger.bootstrap as bootstrap
 from ledger.application import Ledger
 from ledger.cli import cli
 from ledger.config import Settings, load_settings
@@ -162,8 +162,4 @@ UNKNOWN = str(uuid.UUID(int=42))
 
 def use_provider(monkeypatch: pytest.MonkeyPatch, fake: PaymentProvider) -> None:
     """Build the CLI's ledgers with ``fake`` as the payment provider."""
-
-    def build(settings: Settings, *, provider: PaymentProvider | None = None) -> Ledger:
-        return Ledger.from_settings(settings, provider=fake)
-
-    monkeypatch.setattr(cli_context, "build_ledger", build)
+    monkeypatch.setattr(bootstrap, "build_provider", lambda settings: fake)

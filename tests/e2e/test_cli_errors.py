@@ -3,17 +3,22 @@
 exits 1; ``LEDGER_DEBUG=1`` lets an unexpected exception through with its traceback.
 """
 
+from pathlib import Path
+
+import psycopg
 import pytest
 
-from ledger.application import Conflict, Ledger
+from ledger.application import Ledger
 from ledger.cli.errors import exit_code_for
 from ledger.errors import (
     ConfigError,
+    Conflict,
     DomainError,
     InsufficientFunds,
     InvalidInput,
     LedgerError,
     NotFound,
+    PaymentBusy,
     ProviderError,
     ProviderUnavailable,
 )
@@ -150,6 +155,7 @@ def test_provider_down_exits_1_and_writes_nothing(
         (ProviderError("x"), 1),
         (ProviderUnavailable("x"), 1),
         (Conflict("x"), 1),
+        (PaymentBusy("x"), 1),
     ],
 )
 def test_each_error_class_maps_to_its_exit_code(error: LedgerError, code: int) -> None:
@@ -172,8 +178,57 @@ def test_unexpected_exception_is_one_line_without_its_text(
     def boom(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"connection string with {SECRET}")
 
+    sqlite_store.head()  # the store exists: `users show` only reads
     monkeypatch.setattr(Ledger, "get_user", boom)
     line = assert_refused(sqlite_store.run("users", "show", "fan-1"), 1)
     assert line == "error: internal error (RuntimeError)"
     debug = sqlite_store.run("users", "show", "fan-1", LEDGER_DEBUG="1")
     assert isinstance(debug.exception, RuntimeError)
+
+
+READ_ONLY = [
+    ("report", "escrow"),
+    ("report", "summary"),
+    ("requests", "show", UNKNOWN),
+    ("wallets", "show", "celeb-1"),
+    ("users", "show", "fan-1"),
+    ("users", "contact", "fan-1"),
+    ("payments", "show", "--reference", "ref-1"),
+    ("audit", "history", UNKNOWN),
+    ("audit", "verify"),
+    ("audit", "seal"),
+    ("projections", "status"),
+    ("projections", "rebuild"),
+    ("notifications", "list"),
+    ("webhooks", "deliveries"),
+    ("jobs", "status"),
+]
+
+
+@pytest.mark.parametrize("args", READ_ONLY, ids=" ".join)
+def test_a_read_only_command_refuses_a_store_that_does_not_exist_and_creates_nothing(
+    sqlite_store: Store, args: tuple[str, ...], tmp_path: Path
+) -> None:
+    line = assert_refused(sqlite_store.run(*args), 2)
+    url = sqlite_store.env["LEDGER_DATABASE_URL"]
+    assert line == (
+        f"error: no ledger at {url}: set LEDGER_DATABASE_URL or run a command that writes"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.postgres
+def test_a_read_only_command_refuses_a_postgres_schema_without_a_ledger(
+    pg_database_url: str, pg_schema: str
+) -> None:
+    store = Store({"LEDGER_DATABASE_URL": pg_database_url, "LEDGER_POSTGRES_SCHEMA": pg_schema})
+    assert_refused(store.run("report", "escrow"), 2, "no ledger at postgresql://")
+    with psycopg.connect(pg_database_url) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = %s",
+            [pg_schema],
+        ).fetchone()
+    assert found == (0,), "a read-only command created the schema"
+    # A command that writes creates it, as before; then the report reads it.
+    assert store.run("users", "register", "fan-1", "--role", "fan").exit_code == 0
+    assert store.run("report", "escrow").exit_code == 0

@@ -44,7 +44,7 @@ def assert_script_refused(proc: subprocess.CompletedProcess[str], code: int, men
             (*CREATE, "--amount", "12.5", "--currency", "NGN"), {}, "integer", id="amount"
         ),
         pytest.param(("requests", "show", "nope"), {}, "UUID", id="uuid"),
-        pytest.param(("users", "show", "ghost"), {}, "no user", id="unknown-user"),
+        pytest.param(("users", "verify", "ghost"), {}, "no user", id="unknown-user"),
         pytest.param(
             ("users", "show", "ghost"),
             {"LEDGER_PLATFORM_FEE_BPS": "20000"},
@@ -64,6 +64,39 @@ def test_installed_script_exits_2_with_one_stderr_line(
     tmp_path: Path, args: tuple[str, ...], env: dict[str, str], mentions: str
 ) -> None:
     assert_script_refused(run_script(tmp_path, *args, **env), 2, mentions)
+
+
+NO_LEDGER = (
+    "error: no ledger at sqlite:///ledger.db: set LEDGER_DATABASE_URL or run a command that writes"
+)
+
+
+def test_report_escrow_without_a_store_exits_2_and_creates_no_file(tmp_path: Path) -> None:
+    """Regression: with no LEDGER_DATABASE_URL, `ledger report escrow` created an empty
+    ledger.db and printed an empty table with exit 0, which on-call reads as "nothing held".
+    (Every other read-only command: tests/e2e/test_cli_errors.py.)"""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(SETTING_PREFIXES)}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(LEDGER_SCRIPT), *args],
+            capture_output=True,
+            text=True,
+            env=base,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+
+    refused = run("report", "escrow")
+    assert (refused.returncode, refused.stdout) == (2, ""), refused.stderr
+    assert refused.stderr.splitlines() == [NO_LEDGER]
+    assert list(tmp_path.iterdir()) == [], "a read-only command created a file"
+    # A command that writes creates the store, as before; then the report reads it.
+    assert run("users", "register", "fan-1", "--role", "fan").returncode == 0
+    assert (tmp_path / "ledger.db").is_file()
+    report = run("report", "escrow")
+    assert (report.returncode, report.stderr) == (0, "")
 
 
 def test_installed_script_runs_a_command_and_says_already_done(tmp_path: Path) -> None:

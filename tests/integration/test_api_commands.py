@@ -90,6 +90,29 @@ def test_declining_refunds_a_held_payment_through_the_provider(api: Api) -> None
     assert api.ok("GET", f"/transactions/{tid}")["escrow_status"] == "REFUNDED"
 
 
+def test_completing_a_request_while_its_refund_is_in_flight_is_409_payment_busy(
+    api: Api, provider: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: this answered 500 internal_error (PaymentBusy had no mapping)."""
+    seed_users(api)
+    rid, tid = paid_request(api)
+    ledger = api.app.state.runtime.services().ledger
+    answers: list[Any] = []
+    refund = provider.refund
+
+    def refund_while_the_celebrity_completes(**kwargs: Any) -> Any:
+        answers.append(api.post(f"/requests/{rid}/complete"))
+        return refund(**kwargs)
+
+    monkeypatch.setattr(provider, "refund", refund_while_the_celebrity_completes)
+    assert ledger.decline_request(uuid.UUID(rid)).changed is True  # holds the payment
+    busy = is_error(answers[0], 409, "payment_busy")
+    assert answers[0].headers["retry-after"] == "1"
+    assert "busy" in busy["message"]
+    assert api.ok("GET", f"/requests/{rid}")["status"] == "DECLINED"
+    assert api.ok("GET", f"/transactions/{tid}")["escrow_status"] == "REFUNDED"
+
+
 def test_declining_without_a_body_is_accepted(api: Api) -> None:
     seed_users(api)
     rid = api.ok("POST", "/requests", json=CREATE)["id"]

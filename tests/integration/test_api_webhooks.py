@@ -176,7 +176,7 @@ def test_a_refund_processed_without_a_refund_is_refused_but_acknowledged(api: Ap
 
 
 def test_a_ledger_failure_is_503_so_paystack_retries(api: Api, monkeypatch: Any) -> None:
-    from ledger.application import Conflict
+    from ledger.errors import Conflict
 
     pending_payment(api)
     ledger = api.app.state.runtime.services().ledger

@@ -20,8 +20,7 @@ from ledger.application import Ledger, Result
 from ledger.clock import FixedClock
 from ledger.config import Settings, load_settings
 from ledger.domain import ids
-from ledger.errors import LedgerError
-from ledger.locks import PaymentBusy
+from ledger.errors import LedgerError, PaymentBusy
 from tests.conftest import T0
 from tests.fakes import FakeProvider
 

@@ -1,8 +1,10 @@
-"""The dependency rule (docs/design.md "Layout"), checked on the source with ``ast``.
+"""The dependency rule (docs/architecture.md "Layers"), checked on the source with ``ast``.
 
 ``ledger/domain`` imports only the standard library, ``eventsourcing.domain``, pydantic and
 itself (plus ``ledger.errors``); nothing in ``ledger/`` imports ``jobs`` or ``projections``;
-money in the domain is integer, so it has no float annotations or float literals.
+a face (``ledger/cli``, ``ledger/api``) imports no other face: both get their parts from the
+composition root (``ledger.bootstrap``); money in the domain is integer, so it has no float
+annotations or float literals.
 """
 
 import ast
@@ -18,6 +20,8 @@ DOMAIN = LEDGER / "domain"
 STDLIB = frozenset(sys.stdlib_module_names)
 DOMAIN_MODULES = sorted(DOMAIN.rglob("*.py"))
 LEDGER_MODULES = sorted(LEDGER.rglob("*.py"))
+FACES = ("ledger.cli", "ledger.api")
+FACE_MODULES = sorted(p for face in ("cli", "api") for p in (LEDGER / face).rglob("*.py"))
 
 
 def _imports(source: str, package: str) -> Iterator[tuple[int, str]]:
@@ -87,6 +91,61 @@ def test_nothing_in_ledger_imports_jobs_or_projections(path: Path) -> None:
     assert not offending, "jobs and projections depend on ledger, never the other way round: " + (
         "; ".join(offending)
     )
+
+
+def _face_of(module: str) -> str | None:
+    return next((f for f in FACES if module == f or module.startswith(f + ".")), None)
+
+
+def _foreign_faces(module: str, imports: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The imports of ``module`` (in a face) that reach into another face."""
+    own = _face_of(module)
+    return [(n, m) for n, m in imports if _face_of(m) not in (None, own)]
+
+
+def _other_faces(path: Path) -> list[str]:
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    return [
+        f"{path.relative_to(ROOT)}:{lineno} imports {imported}"
+        for lineno, imported in _foreign_faces(module, _imports_of(path))
+    ]
+
+
+def test_there_are_faces_to_check() -> None:
+    names = {str(p.relative_to(LEDGER)) for p in FACE_MODULES}
+    assert {"cli/main.py", "cli/context.py", "api/app.py", "api/runtime.py"} <= names
+
+
+@pytest.mark.parametrize("path", FACE_MODULES, ids=lambda p: str(p.relative_to(LEDGER)))
+def test_a_face_imports_no_other_face(path: Path) -> None:
+    offending = _other_faces(path)
+    assert not offending, "faces get their parts from ledger.bootstrap, not each other: " + (
+        "; ".join(offending)
+    )
+
+
+def test_nothing_in_ledger_outside_the_faces_imports_a_face() -> None:
+    offending = [
+        f"{path.relative_to(ROOT)}:{lineno} imports {module}"
+        for path in LEDGER_MODULES
+        if path not in FACE_MODULES
+        for lineno, module in _imports_of(path)
+        if _face_of(module) is not None
+    ]
+    assert not offending, "the core never depends on a face: " + "; ".join(offending)
+
+
+def test_the_face_check_would_catch_a_face_importing_another() -> None:
+    sample = (
+        "from ledger.cli.context import build_ledger\n"
+        "from ledger.api import errors\n"
+        "from ledger.bootstrap import Components\n"
+        "def f() -> None:\n"
+        "    import ledger.cli.main\n"
+    )
+    imports = list(_imports(sample, "ledger.api"))
+    foreign = {m for _, m in _foreign_faces("ledger.api.runtime", imports)}
+    assert foreign == {"ledger.cli.context", "ledger.cli.main"}
 
 
 def _annotations(tree: ast.AST) -> Iterator[ast.expr]:

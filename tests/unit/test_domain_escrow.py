@@ -602,3 +602,68 @@ def test_decline_with_another_requests_transaction_is_refused() -> None:
         txn,
         match="belongs",
     )
+
+
+# -- an operator's refund (not a decline's) ------------------------------------------------
+
+
+def _refund(txn: Transaction, request: Request) -> list[Any]:
+    return escrow.refund(
+        txn, request, reason="admin", refund_reference="rfnd-7", at=LATER, operator="ops"
+    )
+
+
+def test_a_held_payment_of_an_in_progress_request_is_declined_not_refunded() -> None:
+    request, txn = _pair("IN_PROGRESS", "held")
+
+    assert_refused(lambda: escrow.check_refundable(txn, request), request, txn, match="decline")
+    assert_refused(lambda: _refund(txn, request), request, txn, match="IN_PROGRESS")
+
+
+def test_a_held_payment_of_a_completed_request_is_refunded_and_the_request_kept() -> None:
+    request, txn = _pair("COMPLETED", "held")
+
+    assert escrow.check_refundable(txn, request) == PRICE.amount
+    assert _refund(txn, request) == [txn]
+    [refunded] = new_events(txn)
+    assert isinstance(refunded, Transaction.EscrowRefunded)
+    assert (refunded.amount, refunded.refund_reference, refunded.operator) == (
+        PRICE.amount,
+        "rfnd-7",
+        "ops",
+    )
+    assert new_events(request) == []
+
+
+def test_refunding_a_flagged_pending_payment_declines_its_request_payment_failed() -> None:
+    request, txn = _pair("PENDING", "flagged")
+
+    assert escrow.check_refundable(txn, request) == PRICE.amount - 1  # what was received
+    assert _refund(txn, request) == [txn, request]
+    [declined] = new_events(request)
+    assert isinstance(declined, Request.RequestDeclined)
+    assert declined.reason == DeclineReason.PAYMENT_FAILED.value
+    assert request.status is RequestStatus.DECLINED
+
+
+def test_refunding_a_late_success_leaves_the_declined_request_as_it_is() -> None:
+    request, txn = _pair("DECLINED", "flagged_late")
+
+    assert _refund(txn, request) == [txn]
+    assert new_events(request) == []
+
+
+@pytest.mark.parametrize("txn_state", ["released", "pending", "failed"])
+def test_a_payment_holding_no_money_to_refund_is_refused_and_writes_nothing(
+    txn_state: str,
+) -> None:
+    request, txn = _pair("COMPLETED" if txn_state == "released" else "PENDING", txn_state)
+
+    assert_refused(lambda: _refund(txn, request), request, txn)
+
+
+def test_a_refund_of_another_requests_transaction_is_refused() -> None:
+    request = given(request_history("COMPLETED"))
+    other = _other_requests_txn()
+
+    assert_refused(lambda: _refund(other, request), request, other, match="belongs to")

@@ -95,3 +95,17 @@ def test_replayed_user_equals_live_user() -> None:
         live.role,
         live.verified,
     )
+
+
+def test_a_user_with_the_role_asked_for_passes() -> None:
+    given(user_history(role="celebrity")).require_role(Role.CELEBRITY)
+
+
+@pytest.mark.parametrize(("role", "wanted"), [("fan", Role.CELEBRITY), ("celebrity", Role.FAN)])
+def test_a_user_with_another_role_is_refused(role: str, wanted: Role) -> None:
+    user = given(user_history(role=role))
+    assert_refused(
+        lambda: user.require_role(wanted),
+        user,
+        match=f"user fan-1 is a {role}, not a {wanted.value}",
+    )

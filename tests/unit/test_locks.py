@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from ledger.locks import LocalLocks, PaymentBusy, PostgresLocks, lock_key
+from ledger.errors import PaymentBusy
+from ledger.locks import LocalLocks, PostgresLocks, lock_key
 
 
 def _in_other_thread(action: object) -> BaseException | None:

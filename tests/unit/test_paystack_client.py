@@ -18,7 +18,7 @@ import httpx
 import pytest
 import respx
 
-from ledger.cli.context import build_ledger, close_ledger
+from ledger.bootstrap import build_ledger, close_ledger
 from ledger.config import load_settings
 from ledger.errors import ConfigError, InvalidInput, ProviderError, ProviderUnavailable
 from ledger.providers.http import RetryPolicy
@@ -670,8 +670,10 @@ def test_build_ledger_wires_a_paystack_client_when_the_secret_key_is_set(
     clean_settings: None, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    with_key = build_ledger(load_settings(LEDGER_DATABASE_URL=url, PAYSTACK_SECRET_KEY=SECRET))
-    without_key = build_ledger(load_settings(LEDGER_DATABASE_URL=url))
+    with_key = build_ledger(
+        load_settings(LEDGER_DATABASE_URL=url, PAYSTACK_SECRET_KEY=SECRET), create=True
+    )
+    without_key = build_ledger(load_settings(LEDGER_DATABASE_URL=url), create=True)
     try:
         assert isinstance(with_key.provider, PaystackClient)
         assert without_key.provider is None
@@ -696,7 +698,7 @@ def test_the_ledger_initiates_a_payment_through_the_client(
         )
     )
     settings = load_settings(LEDGER_DATABASE_URL=f"sqlite:///{tmp_path / 'ledger.db'}")
-    ledger = build_ledger(settings, provider=client)
+    ledger = build_ledger(settings, create=True, provider=client)
     try:
         ledger.register_user("fan-1", "fan", verified=True)
         ledger.register_user("celeb-1", "celebrity", verified=True)

@@ -15,9 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Spelled in pieces so that this file does not match itself.
 FORBIDDEN = ("DESIGN" + ".md", "shared" + "/")
-# TEMPORARY: ledger/application.py is being split on another branch, which removes its
-# citations. Delete this allow-list when that branch lands.
-_PENDING_SPLIT = {"ledger/application.py"}
 
 
 def tracked_files() -> list[str]:
@@ -34,7 +31,7 @@ def test_no_tracked_file_points_outside_the_repository() -> None:
     offenders = []
     for name in tracked_files():
         path = ROOT / name
-        if name in _PENDING_SPLIT or not path.is_file():
+        if not path.is_file():
             continue
         text = path.read_bytes().decode("utf-8", errors="replace")
         for number, line in enumerate(text.splitlines(), start=1):
