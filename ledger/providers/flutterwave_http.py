@@ -39,6 +39,20 @@ PROVIDER = "flutterwave"
 log = logging.getLogger("ledger.providers.flutterwave")
 # Calls that only read, so replaying them after an ambiguous failure changes nothing.
 _READ_ONLY_POSTS = frozenset({"/banks/account-resolve"})
+# The ``call=`` of each route's log lines (one word: the lines stay key=value).
+_CALLS = {
+    ("POST", "/banks/account-resolve"): "resolve_account",
+    ("POST", "/transfers/recipients"): "create_recipient",
+    ("POST", "/transfers"): "create_transfer",
+    ("GET", "/transfers"): "list_transfers",
+}
+
+
+def call_name(method: str, path: str) -> str:
+    """The log name of a call: ``get_transfer`` for ``GET /transfers/{id}``."""
+    if method == "GET" and path.startswith("/transfers/"):
+        return "get_transfer"
+    return _CALLS.get((method, path), "call")
 
 
 class TokenSource(Protocol):
@@ -105,6 +119,7 @@ class FlutterwaveHttp(OwnsHttpClient):
     ) -> Answers:
         """Send with the stored token (replaced once after a 401) and check the answer."""
         replay_safe = method == "GET" or key is not None or path in _READ_ONLY_POSTS
+        call = call_name(method, path)
         content = None if body is None else dumps(dict(body))
         trace = uuid.uuid4().hex
 
@@ -121,13 +136,13 @@ class FlutterwaveHttp(OwnsHttpClient):
             request = self._client.build_request(
                 method, self.base_url + path, content=content, params=params, headers=headers
             )
-            return self._caller.send(request, call=what, path=path, replay_safe=replay_safe)
+            return self._caller.send(request, call=call, path=path, replay_safe=replay_safe)
 
         token = self._guarded(self._tokens.current_token)
         response = send(token)
         if response.status_code == 401:
             log.warning(
-                "provider=%s call=%s status=401 token=rejected action=replace", PROVIDER, what
+                "provider=%s call=%s status=401 token=rejected action=replace", PROVIDER, call
             )
             rejected = token
             token = self._guarded(lambda: self._tokens.replace_rejected(rejected))

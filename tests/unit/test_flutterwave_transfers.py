@@ -628,3 +628,25 @@ def test_the_repr_shows_the_url_and_nothing_secret(client: FlutterwaveTransfers)
         "FlutterwaveTransfers(base_url='https://flutterwave.test', timeout=5.0, max_retries=2)"
     )
     assert TOKEN not in repr(client)
+
+
+def test_each_attempt_logs_one_key_value_line_without_secrets_or_accounts(
+    client: FlutterwaveTransfers, router: respx.Router, caplog: pytest.LogCaptureFixture
+) -> None:
+    router.post("/banks/account-resolve").mock(return_value=raw("account_resolve.json"))
+    router.post("/transfers").mock(
+        side_effect=[raw("error_unauthorized.json", 401), raw("transfer_create.json", 201)]
+    )
+    caplog.set_level(logging.DEBUG, logger="ledger.providers.flutterwave")
+    client.resolve_account("044", ACCOUNT)
+    create(client)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].startswith(
+        "provider=flutterwave call=resolve_account method=POST path=/banks/account-resolve"
+    )
+    assert "call=create_transfer status=401 token=rejected action=replace" in lines[2]
+    assert lines[-1].startswith("provider=flutterwave call=create_transfer method=POST")
+    assert all(len(part.split("=")) == 2 for line in lines for part in line.split())
+    text = caplog.text
+    for secret in (ACCOUNT, TOKEN, NEW_TOKEN, KEY):
+        assert secret not in text
