@@ -48,6 +48,7 @@ from ledger.persistence import store_config  # noqa: E402
 from projections import queries, schema  # noqa: E402
 from projections.db import Params, ReadDB  # noqa: E402
 from projections.ledger_tables import TABLES, LedgerTables  # noqa: E402
+from projections.report_filter import ReportFilter  # noqa: E402
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 RUNBOOK = "SELECT * FROM wallet_transactions WHERE isInEscrow = true AND escrowStatus = 'PENDING'"
@@ -268,33 +269,39 @@ def main() -> int:
         now = START + timedelta(seconds=YEAR_S + 3600)
         middle = START + timedelta(seconds=YEAR_S // 2)
         celebrity = "user-7"
-        cursor = queries.payments_report(db, since=middle, limit=1)[0].cursor
+        cursor = queries.payments_report(db, ReportFilter(since=middle), limit=1)[0].cursor
         due_after = queries.list_pending_payments(db, older_than=now, limit=2000)[-1].id
         releasable_after = queries.list_releasable(db, limit=2000)[-1].id
         cases: dict[str, Callable[[], Any]] = {
             "runbook_escrow_query": lambda: db.fetchall(RUNBOOK),
             "escrow_report": lambda: queries.escrow_report(db, now=now),
             "escrow_report_ngn_completed": lambda: queries.escrow_report(
-                db, now=now, currency="NGN", status="COMPLETED"
+                db, ReportFilter(currency="NGN", status="COMPLETED"), now=now
             ),
             "escrow_report_celebrity": lambda: queries.escrow_report(
-                db, now=now, celebrity=celebrity
+                db, ReportFilter(celebrity=celebrity), now=now
             ),
             "wallets_report": lambda: queries.wallets_report(db),
-            "wallets_report_celebrity": lambda: queries.wallets_report(db, celebrity=celebrity),
+            "wallets_report_celebrity": lambda: queries.wallets_report(
+                db, ReportFilter(celebrity=celebrity)
+            ),
             "payments_report": lambda: queries.payments_report(db),
             "payments_report_next_page_mid_table": lambda: queries.payments_report(
                 db, after=cursor
             ),
             "payments_report_ghs_window": lambda: queries.payments_report(
-                db, currency="GHS", since=middle, until=middle + timedelta(days=7)
+                db, ReportFilter(currency="GHS", since=middle, until=middle + timedelta(days=7))
             ),
-            "payments_report_failed": lambda: queries.payments_report(db, status="FAILED"),
-            "payments_report_celebrity": lambda: queries.payments_report(db, celebrity=celebrity),
+            "payments_report_failed": lambda: queries.payments_report(
+                db, ReportFilter(status="FAILED")
+            ),
+            "payments_report_celebrity": lambda: queries.payments_report(
+                db, ReportFilter(celebrity=celebrity)
+            ),
             "review_report": lambda: queries.review_report(db),
             "summary": lambda: queries.summary(db, now=now),
             "summary_ngn_last_30_days": lambda: queries.summary(
-                db, now=now, currency="NGN", since=now - timedelta(days=30)
+                db, ReportFilter(currency="NGN", since=now - timedelta(days=30)), now=now
             ),
             "list_pending_payments": lambda: queries.list_pending_payments(
                 db, older_than=now - timedelta(hours=24)

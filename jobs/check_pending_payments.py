@@ -21,32 +21,18 @@ Counting: succeeded = a command changed something; skipped = nothing to do (stil
 already done, flagged); failed = the item raised (logged; the others go on).
 """
 
-from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime
 from functools import partial
-from uuid import UUID
 
 from jobs.base import JobContext, JobCounts, kv, log, run_item
+from jobs.paging import work_list
 from ledger.domain.transaction import TimeoutReason
 from ledger.errors import ProviderError, ProviderUnavailable
 from ledger.providers.port import PaymentProvider, Verification
 from projections import queries
 
 JOB = "check_pending_payments"
-
-
-def _pending(ctx: JobContext, cutoff: datetime) -> Iterator[queries.PendingPayment]:
-    """Due payments, page by page (keyset), until there are none or ``ctx.stop`` is set."""
-    after: UUID | None = None
-    while not ctx.stop.is_set():
-        page = queries.list_pending_payments(
-            ctx.db, older_than=cutoff, limit=ctx.batch_size, after_id=after
-        )
-        if not page:
-            return
-        yield from page
-        after = page[-1].id
 
 
 def _ask(provider: PaymentProvider, reference: str) -> Verification | ProviderError:
@@ -105,9 +91,8 @@ def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> boo
                 _apply(ctx, counts, payment, answer)
 
     try:
-        for payment in _pending(ctx, cutoff):
-            if ctx.stop.is_set():
-                break
+        due = partial(queries.list_pending_payments, ctx.db, older_than=cutoff)
+        for payment in work_list(ctx, due):
             if not payment.reference:
                 run_item(
                     counts,
@@ -127,41 +112,30 @@ def _sweep_payments(ctx: JobContext, counts: JobCounts, cutoff: datetime) -> boo
 
 
 def _sweep_requests(ctx: JobContext, counts: JobCounts, cutoff: datetime, *, outage: bool) -> None:
-    after: UUID | None = None
-    while not ctx.stop.is_set():
-        page = queries.list_stale_requests(
-            ctx.db, older_than=cutoff, limit=ctx.batch_size, after_id=after
-        )
-        if not page:
-            return
-        for request in page:
-            if ctx.stop.is_set():
-                return
-            if request.needs_review:
-                counts.skip()
-                log.info(
-                    kv(event="item_skipped", job=JOB, item=request.id, reason="payment flagged")
+    stale = partial(queries.list_stale_requests, ctx.db, older_than=cutoff)
+    for request in work_list(ctx, stale):
+        if request.needs_review:
+            counts.skip()
+            log.info(kv(event="item_skipped", job=JOB, item=request.id, reason="payment flagged"))
+            continue
+        if outage and request.transaction_status == "PENDING":
+            counts.skip()
+            log.warning(
+                kv(
+                    event="request_timeout_deferred",
+                    job=JOB,
+                    item=request.id,
+                    reason="provider unreachable: its payment may have succeeded",
                 )
-                continue
-            if outage and request.transaction_status == "PENDING":
-                counts.skip()
-                log.warning(
-                    kv(
-                        event="request_timeout_deferred",
-                        job=JOB,
-                        item=request.id,
-                        reason="provider unreachable: its payment may have succeeded",
-                    )
-                )
-                continue
-            run_item(
-                counts,
-                JOB,
-                request.id,
-                "request_timeout",
-                partial(ctx.ledger.time_out_request, request.id),
             )
-        after = page[-1].id
+            continue
+        run_item(
+            counts,
+            JOB,
+            request.id,
+            "request_timeout",
+            partial(ctx.ledger.time_out_request, request.id),
+        )
 
 
 def check_pending_payments(ctx: JobContext) -> JobCounts:

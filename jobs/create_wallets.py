@@ -6,9 +6,9 @@ version 1 and the second reports "already exists": a repeat changes nothing.
 """
 
 from functools import partial
-from uuid import UUID
 
 from jobs.base import JobContext, JobCounts, run_item
+from jobs.paging import work_list
 from projections import queries
 
 JOB = "create_wallets"
@@ -18,24 +18,15 @@ def create_wallets(ctx: JobContext) -> JobCounts:
     counts = JobCounts()
     ctx.catch_up()
     for currency in ctx.settings.wallet_currencies:
-        after: UUID | None = None
-        while not ctx.stop.is_set():
-            page = queries.list_users_without_wallet(
-                ctx.db, currency=currency, limit=ctx.batch_size, after_id=after
+        without = partial(queries.list_users_without_wallet, ctx.db, currency=currency)
+        for user in work_list(ctx, without):
+            run_item(
+                counts,
+                JOB,
+                user.id,
+                f"create_wallet:{currency}",
+                partial(ctx.ledger.create_wallet, user.external_id, currency),
             )
-            if not page:
-                break
-            for user in page:
-                if ctx.stop.is_set():
-                    break
-                run_item(
-                    counts,
-                    JOB,
-                    user.id,
-                    f"create_wallet:{currency}",
-                    partial(ctx.ledger.create_wallet, user.external_id, currency),
-                )
-            after = page[-1].id
     return counts
 
 

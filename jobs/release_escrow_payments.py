@@ -9,9 +9,9 @@ payment is safe in escrow and nothing needs a person yet.
 """
 
 from functools import partial
-from uuid import UUID
 
 from jobs.base import JobContext, JobCounts, kv, log, run_item
+from jobs.paging import work_list
 from ledger.domain.transaction import ReleaseTrigger
 from ledger.errors import NotFound
 from projections import queries
@@ -40,16 +40,8 @@ def _release(ctx: JobContext, counts: JobCounts, payment: queries.Releasable) ->
 def release_escrow_payments(ctx: JobContext) -> JobCounts:
     counts = JobCounts()
     ctx.catch_up()
-    after: UUID | None = None
-    while not ctx.stop.is_set():
-        page = queries.list_releasable(ctx.db, limit=ctx.batch_size, after_id=after)
-        if not page:
-            break
-        for payment in page:
-            if ctx.stop.is_set():
-                break
-            _release(ctx, counts, payment)
-        after = page[-1].id
+    for payment in work_list(ctx, partial(queries.list_releasable, ctx.db)):
+        _release(ctx, counts, payment)
     return counts
 
 

@@ -105,7 +105,8 @@ class Settings(BaseSettings):
     notify_max_age: Duration = Field(timedelta(days=7), validation_alias="LEDGER_NOTIFY_MAX_AGE")
 
     paystack_secret_key: SecretStr | None = Field(None, validation_alias="PAYSTACK_SECRET_KEY")
-    paystack_public_key: str | None = Field(None, validation_alias="PAYSTACK_PUBLIC_KEY")
+    # PAYSTACK_PUBLIC_KEY is accepted and ignored (unknown variables are): the public key
+    # belongs to a checkout page, and the ledger has none.
     paystack_url: str = Field("https://api.paystack.co", validation_alias="PAYSTACK_URL")
     paystack_timeout: Duration = Field(timedelta(seconds=10), validation_alias="PAYSTACK_TIMEOUT")
     paystack_max_retries: int = Field(3, ge=0, le=10, validation_alias="PAYSTACK_MAX_RETRIES")

@@ -10,10 +10,16 @@ these classes to exit codes and statuses in one place each (``ledger.cli.errors`
     ├── NotFound               no aggregate with that id
     ├── ConfigError            a setting is missing or out of range; the store is unreachable
     └── ProviderError          the payment provider refused or answered nonsense
-        └── ProviderUnavailable  network error, timeout, 5xx, 429: retrying may fix it
+        ├── ProviderUnavailable    network error, timeout, 5xx, 429: retrying may fix it
+        ├── ProviderMisconfigured  401/403, a non-JSON or HTML body, a wrong base URL: our
+        │                          side is set up wrong; no answer about anything
+        └── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
+                                   (schema, unknown status, another reference)
 
 Messages are one line, say what was wrong, and never contain secrets.
 """
+
+from dataclasses import dataclass
 
 
 class LedgerError(Exception):
@@ -48,13 +54,50 @@ class ProviderUnavailable(ProviderError):
     """The provider could not be reached or is overloaded; a later retry may succeed."""
 
 
+@dataclass(frozen=True)
+class AnswerDigest:
+    """What an error may say about a provider's answer: the first 16 hex characters of the
+    body's SHA-256, the HTTP status and a one-line reason. Never the body, never a secret."""
+
+    sha256: str
+    http_status: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        status = "none" if self.http_status is None else str(self.http_status)
+        return f"http={status} body_sha256={self.sha256} reason={self.reason}"
+
+
+class ProviderMisconfigured(ProviderError):
+    """The provider's answer says our side is set up wrong (a rejected key, a wrong base URL,
+    something that is not the provider's API answering). It says nothing about any payment:
+    stop, touch nothing, and tell an operator. ``digest`` describes the answer."""
+
+    def __init__(self, message: str, digest: AnswerDigest) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+
+class ProviderAnswerInvalid(ProviderError):
+    """The provider answered in JSON, but not something the ledger can trust about this call
+    (schema-invalid, ``data`` null, an unknown status, a body about another reference, an
+    absurd amount). Leave the payment as it is and flag it for an operator with ``digest``."""
+
+    def __init__(self, message: str, digest: AnswerDigest) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+
 __all__ = [
+    "AnswerDigest",
     "ConfigError",
     "DomainError",
     "InsufficientFunds",
     "InvalidInput",
     "LedgerError",
     "NotFound",
+    "ProviderAnswerInvalid",
     "ProviderError",
+    "ProviderMisconfigured",
     "ProviderUnavailable",
 ]

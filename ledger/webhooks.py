@@ -7,8 +7,9 @@ Order of the checks, each a ``WebhookOutcome`` that is recorded in ``webhook_del
 2. size (at most ``MAX_BODY_BYTES``): ``too_large``;
 3. the signature over the raw bytes, before any parsing (HMAC-SHA512, constant time):
    ``invalid_signature`` when missing or wrong;
-4. the body: a JSON object with a string ``event`` and an object ``data``, and for the events
-   acted on, the fields they need: ``malformed``;
+4. the body (``ledger.webhook_body``): a JSON object with a string ``event`` and an object
+   ``data``; the event name and the fields the ledger reads storable as text (no NUL, no
+   unpaired surrogate); for the events acted on, the fields they need: ``malformed``;
 5. the event: ``charge.success`` confirms the payment with that reference after the ledger has
    compared amount and currency with the transaction (a mismatch or a success for a failed
    payment is flagged: ``flagged``); ``refund.processed`` confirms the refund of the payment
@@ -24,13 +25,13 @@ answers non-2xx and Paystack delivers again.
 
 Invariants: nothing is parsed before the signature is checked; the signature, the secret key
 and the body never appear in a record or a log line (only the body's SHA-256); every delivery
-is recorded, valid or not (if even the record cannot be written, the outcome becomes
-``failed`` so that Paystack's retry gets recorded).
+is recorded, valid or not, its text escaped where a store could not keep it (if even the
+record cannot be written, the outcome becomes ``failed`` so that Paystack's retry gets
+recorded).
 """
 
 import hashlib
 import ipaddress
-import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -43,11 +44,14 @@ from uuid import UUID
 from eventsourcing.persistence import PersistenceError
 from pydantic import SecretStr
 
+from ledger import webhook_body
 from ledger.application import Conflict, Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import ConfigError, DomainError, InvalidInput, NotFound
 from ledger.persistence import store_config
+from ledger.providers.paystack_answers import TransactionInvalid, parse_transaction
+from ledger.providers.port import Outcome
 from ledger.providers.webhooks import verify_signature
 from ledger.sidetables import SideTables, read_time
 
@@ -190,7 +194,7 @@ class DeliveryStore:
             params.append(WebhookOutcome(outcome).value)
         if reference is not None:
             clauses.append("reference = %s")
-            params.append(reference)
+            params.append(webhook_body.storable(reference))  # as recorded
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         query = f"{_RECENT}{where} ORDER BY received_at DESC, id DESC LIMIT %s"
         with self._tables.connection() as conn:
@@ -210,65 +214,6 @@ class DeliveryStore:
             )
             for r in rows
         ]
-
-
-# -- parsing ----------------------------------------------------------------------------------
-
-
-class _Malformed(Exception):
-    """The body is not a webhook the ledger can read (the message says why; no body text)."""
-
-
-def _parse(raw: bytes) -> tuple[str, Mapping[str, Any]]:
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise _Malformed("body is not JSON") from None
-    if not isinstance(body, dict):
-        raise _Malformed("body is not a JSON object")
-    event, data = body.get("event"), body.get("data")
-    if not isinstance(event, str) or not event:
-        raise _Malformed("no event")
-    if not isinstance(data, dict):
-        raise _Malformed("no data object")
-    return event, data
-
-
-def _text(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise _Malformed(f"data.{name} is missing or not a string")
-    return value.strip()
-
-
-def _minor_units(data: Mapping[str, Any], name: str) -> int:
-    """An amount: an integer, or (as Paystack sends in refund events) a string of digits."""
-    value = data.get(name)
-    if isinstance(value, bool):
-        raise _Malformed(f"data.{name} is not an amount")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    raise _Malformed(f"data.{name} is not an amount")
-
-
-def _instant(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
-
-
-def _reference_hint(data: Mapping[str, Any]) -> str | None:
-    for name in ("reference", "transaction_reference"):
-        value = data.get(name)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:200]
-    return None
 
 
 # -- the handler ------------------------------------------------------------------------------
@@ -336,19 +281,20 @@ class PaystackWebhooks:
         else:
             valid = True
             try:
-                event, data = _parse(raw)
-                reference = _reference_hint(data)
+                event, data = webhook_body.parse(raw)
+                reference = webhook_body.reference_hint(data)
+                webhook_body.check_storable(event, data)
                 applied = self._apply(event, data)
-            except _Malformed as exc:
+            except webhook_body.Malformed as exc:
                 applied = _Applied(WebhookOutcome.MALFORMED, str(exc))
         delivery = Delivery(
             id=self._new_id(),
             received_at=self._clock(),
-            event=event[:100] if event else None,
-            reference=reference,
+            event=webhook_body.storable(event[:100]) if event else None,
+            reference=webhook_body.storable(reference) if reference else None,
             signature_valid=valid,
             outcome=applied.outcome,
-            detail=applied.detail[:500],
+            detail=webhook_body.storable(applied.detail[:500]),
             body_sha256=digest,
             source_ip=source_ip,
             transaction_id=applied.transaction_id,
@@ -387,21 +333,26 @@ class PaystackWebhooks:
             return None
 
     def _charge_success(self, data: Mapping[str, Any]) -> _Applied:
-        reference = _text(data, "reference")
-        amount = _minor_units(data, "amount")
-        currency = _text(data, "currency").upper()
-        provider_id = data.get("id")
-        status = data.get("status")
-        tid = self._transaction(reference)
+        # The same body model as verify answers (ledger.providers.paystack_answers).
+        try:
+            charge = parse_transaction(data)
+        except TransactionInvalid as exc:
+            raise webhook_body.Malformed(str(exc)) from None
+        if charge.outcome is not Outcome.SUCCESS:
+            raise webhook_body.Malformed("data.status of a charge.success is not success")
+        paid = charge.verification()
+        tid = self._transaction(charge.reference)
         if tid is None:
             return _Applied(WebhookOutcome.UNKNOWN_REFERENCE, "no payment with this reference")
+        assert paid.amount is not None  # a success has both
+        assert paid.currency is not None
         result = self.ledger.confirm_payment(
             tid,
-            amount=amount,
-            currency=currency,
-            provider_status=status if isinstance(status, str) and status else "success",
-            provider_transaction_id=str(provider_id)[:100] if provider_id is not None else None,
-            paid_at=_instant(data.get("paid_at") or data.get("paidAt")),
+            amount=paid.amount,
+            currency=paid.currency,
+            provider_status=paid.provider_status,
+            provider_transaction_id=(paid.provider_transaction_id or "")[:100] or None,
+            paid_at=paid.paid_at,
         )
         if not result.changed:
             return _Applied(WebhookOutcome.DUPLICATE, result.message, tid)
@@ -412,7 +363,7 @@ class PaystackWebhooks:
         return _Applied(WebhookOutcome.APPLIED, result.message, tid)
 
     def _refund_processed(self, data: Mapping[str, Any]) -> _Applied:
-        reference = _text(data, "transaction_reference")
+        reference = webhook_body.text(data, "transaction_reference")
         tid = self._transaction(reference)
         if tid is None:
             return _Applied(WebhookOutcome.UNKNOWN_REFERENCE, "no payment with this reference")

@@ -19,7 +19,7 @@ the app factory loads it through the entry point.
 import base64
 import binascii
 from collections.abc import Callable, Iterable
-from dataclasses import fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 from uuid import UUID
@@ -40,6 +40,7 @@ from projections import queries
 from projections.audit_history import history
 from projections.cli_report import summary_view
 from projections.db import ReadDB
+from projections.report_filter import ReportFilter
 from projections.wiring import default_projectors, read_side
 
 T = TypeVar("T")
@@ -170,16 +171,69 @@ def _row(row: object) -> dict[str, Scalar]:
     return {f.name: scalar(getattr(row, f.name)) for f in fields(row)}  # type: ignore[arg-type]
 
 
+def report_filter(
+    currency: Currency = None, since: Since = None, until: Until = None, celebrity: Celebrity = None
+) -> ReportFilter:
+    """The filters every report takes, from the query (a report's own are added to it)."""
+    return ReportFilter(currency=currency, since=since, until=until, celebrity=celebrity)
+
+
+Filters = Annotated[ReportFilter, Depends(report_filter)]
+
+
+def _escrow_filter(
+    filters: Filters,
+    status: Annotated[str | None, Query(max_length=40, description="The request's status.")] = None,
+) -> ReportFilter:
+    return replace(filters, status=status)
+
+
+def _payments_filter(
+    filters: Filters,
+    status: Annotated[PaymentStatus | None, Query(description="The payment's status.")] = None,
+    escrow_status: Annotated[EscrowStatus | None, Query(description="The escrow status.")] = None,
+) -> ReportFilter:
+    return replace(filters, status=status, escrow_status=escrow_status)
+
+
+def _review_filter(
+    filters: Filters,
+    status: Annotated[PaymentStatus | None, Query(description="The payment's status.")] = None,
+) -> ReportFilter:
+    return replace(filters, status=status)
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """Which page of a report: ``limit`` rows after the cursor ``after`` (None: the first)."""
+
+    limit: int
+    after: str | None
+
+
+def page_query(limit: Limit = 100, after: After = None) -> PageQuery:
+    return PageQuery(limit, after)
+
+
+Page = Annotated[PageQuery, Depends(page_query)]
+
+
 def _page(
-    svc: Services, report: Callable[..., list[Any]], *, now: bool = False, **filters: Any
+    svc: Services,
+    report: Callable[..., list[Any]],
+    filters: ReportFilter,
+    page: PageQuery,
+    *,
+    now: bool = False,
 ) -> dict[str, Any]:
-    filters["after"] = decode_cursor(filters.pop("after"))
+    cursor, limit = decode_cursor(page.after), page.limit
 
     def query(db: ReadDB, at: datetime) -> list[Any]:
-        return report(db, **({"now": at} if now else {}), **filters)
+        extra: dict[str, Any] = {"now": at} if now else {}
+        return report(db, filters, limit=limit, after=cursor, **extra)
 
     rows = _read(svc.ledger, query)
-    full = len(rows) == filters["limit"]
+    full = len(rows) == limit
     return {
         "items": [_row(r) for r in rows],
         "next_cursor": encode_cursor(rows[-1].cursor) if full and rows else None,
@@ -198,27 +252,9 @@ router = APIRouter(dependencies=[Depends(require_token)], tags=["reports"])
     summary="Money held in escrow now, payment by payment, with its age",
 )
 def escrow_report(
-    svc: Svc,
-    currency: Currency = None,
-    since: Since = None,
-    until: Until = None,
-    celebrity: Celebrity = None,
-    status: Annotated[str | None, Query(max_length=40, description="The request's status.")] = None,
-    limit: Limit = 100,
-    after: After = None,
+    svc: Svc, filters: Annotated[ReportFilter, Depends(_escrow_filter)], page: Page
 ) -> dict[str, Any]:
-    return _page(
-        svc,
-        queries.escrow_report,
-        now=True,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        status=status,
-        limit=limit,
-        after=after,
-    )
+    return _page(svc, queries.escrow_report, filters, page, now=True)
 
 
 @router.get(
@@ -227,25 +263,8 @@ def escrow_report(
     responses=QUERY_ERRORS,
     summary="Wallets with balance, credits and debits, and their owner",
 )
-def wallets_report(
-    svc: Svc,
-    currency: Currency = None,
-    since: Since = None,
-    until: Until = None,
-    celebrity: Celebrity = None,
-    limit: Limit = 100,
-    after: After = None,
-) -> dict[str, Any]:
-    return _page(
-        svc,
-        queries.wallets_report,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        limit=limit,
-        after=after,
-    )
+def wallets_report(svc: Svc, filters: Filters, page: Page) -> dict[str, Any]:
+    return _page(svc, queries.wallets_report, filters, page)
 
 
 @router.get(
@@ -255,28 +274,9 @@ def wallets_report(
     summary="Payment transactions with their status and escrow status",
 )
 def payments_report(
-    svc: Svc,
-    currency: Currency = None,
-    since: Since = None,
-    until: Until = None,
-    celebrity: Celebrity = None,
-    status: Annotated[PaymentStatus | None, Query(description="The payment's status.")] = None,
-    escrow_status: Annotated[EscrowStatus | None, Query(description="The escrow status.")] = None,
-    limit: Limit = 100,
-    after: After = None,
+    svc: Svc, filters: Annotated[ReportFilter, Depends(_payments_filter)], page: Page
 ) -> dict[str, Any]:
-    return _page(
-        svc,
-        queries.payments_report,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        status=status,
-        escrow_status=escrow_status,
-        limit=limit,
-        after=after,
-    )
+    return _page(svc, queries.payments_report, filters, page)
 
 
 @router.get(
@@ -286,26 +286,9 @@ def payments_report(
     summary="Flagged payments waiting for an operator",
 )
 def review_report(
-    svc: Svc,
-    currency: Currency = None,
-    since: Since = None,
-    until: Until = None,
-    celebrity: Celebrity = None,
-    status: Annotated[PaymentStatus | None, Query(description="The payment's status.")] = None,
-    limit: Limit = 100,
-    after: After = None,
+    svc: Svc, filters: Annotated[ReportFilter, Depends(_review_filter)], page: Page
 ) -> dict[str, Any]:
-    return _page(
-        svc,
-        queries.review_report,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        status=status,
-        limit=limit,
-        after=after,
-    )
+    return _page(svc, queries.review_report, filters, page)
 
 
 @router.get(
@@ -314,19 +297,8 @@ def review_report(
     responses=QUERY_ERRORS,
     summary="Per currency: money verified, held, released, refunded, fees, in review",
 )
-def summary_report(
-    svc: Svc,
-    currency: Currency = None,
-    since: Since = None,
-    until: Until = None,
-    celebrity: Celebrity = None,
-) -> dict[str, Any]:
-    summaries = _read(
-        svc.ledger,
-        lambda db, now: queries.summary(
-            db, now=now, currency=currency, since=since, until=until, celebrity=celebrity
-        ),
-    )
+def summary_report(svc: Svc, filters: Filters) -> dict[str, Any]:
+    summaries = _read(svc.ledger, lambda db, now: queries.summary(db, filters, now=now))
     return {"currencies": [summary_view(s) for s in summaries]}
 
 

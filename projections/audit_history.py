@@ -19,8 +19,10 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEventProtocol
 
 from ledger.application import Ledger
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.reference import PaymentReference
 from ledger.domain.request import Request
 from ledger.domain.transaction import Transaction
@@ -93,7 +95,8 @@ def _machine(value: object) -> Scalar:
     return str(value)
 
 
-def _entry(event: Any) -> Entry:
+def _entry(event: DomainEventProtocol[Any]) -> Entry:
+    assert isinstance(event, LedgerAggregate.Event), type(event)  # all of this ledger's are
     fields = {name: _machine(value) for name, value in vars(event).items() if name not in _STANDARD}
     text = {name: fields.get(name) for name in ("operator", "reason", "note")}
     return Entry(
@@ -132,7 +135,7 @@ def state_view(aggregate: object) -> View:
     }
 
 
-def _type_name(event: Any) -> str:
+def _type_name(event: object) -> str:
     qualname = type(event).__qualname__
     return qualname.split(".")[0] if "." in qualname else qualname
 

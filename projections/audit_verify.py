@@ -24,7 +24,7 @@ run two at once on one store (the scratch tables have fixed names).
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -490,9 +490,7 @@ def _replay_and_compare(side: "ReadSide", projector: Projector, report: Report) 
         return
 
 
-def verify(
-    side: "ReadSide", *, seal: Seal | str | None = None, projectors: Sequence[str] | None = None
-) -> Report:
+def verify(side: "ReadSide", *, seal: Seal | str | None = None) -> Report:
     """Catch the live tables up, replay the store into scratch tables and compare, check the
     books, and rehash the log (against ``seal`` too, when given). Never repairs anything."""
     report = Report()
@@ -505,11 +503,7 @@ def verify(
             f"catching up the live read tables failed ({type(exc).__name__}); "
             "a stored event may be damaged: see the hash chain below"
         )
-    chosen = [
-        p
-        for p in side.engine.projectors.values()
-        if not isinstance(p, AuditChain) and (projectors is None or p.name in projectors)
-    ]
+    chosen = [p for p in side.engine.projectors.values() if not isinstance(p, AuditChain)]
     for projector in chosen:
         try:
             _replay_and_compare(side, projector, report)

@@ -12,12 +12,13 @@ The main CLI loads the ``report`` group through the ``ledger.cli`` entry point; 
 never imports ``ledger.cli.main``.
 """
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -31,6 +32,7 @@ from projections import queries
 from projections.db import ReadDB
 from projections.notifications.queries import notification_counts
 from projections.queries import CurrencySummary
+from projections.report_filter import ReportFilter
 from projections.wiring import read_side
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -64,25 +66,38 @@ class InstantParam(click.ParamType[datetime]):
             self.fail(str(exc), param, ctx)
 
 
-def _filters(*, status: str | None = None) -> Callable[[F], F]:
-    """The filter options shared by the reports; ``status`` is its help text, if any."""
+def _filters(*, status: str | None = None, escrow_status: bool = False) -> Callable[[F], F]:
+    """The filter options of a report, handed to the command as one ``filters:
+    ReportFilter``; ``status`` is the ``--status`` help text, if the report takes one, and
+    ``escrow_status`` whether it takes ``--escrow-status``."""
+    options = [
+        click.option("--currency", help="Only this ISO 4217 currency (NGN, GHS, ...)."),
+        click.option(
+            "--since", type=InstantParam(), help="Created at or after this time (ISO 8601)."
+        ),
+        click.option("--until", type=InstantParam(), help="Created before this time (ISO 8601)."),
+        click.option("--celebrity", help="Only this celebrity (external user id)."),
+    ]
+    if status is not None:
+        options.append(click.option("--status", help=status))
+    if escrow_status:
+        options.append(
+            click.option(
+                "--escrow-status",
+                help="Only this escrow status (PENDING, RELEASED, REFUNDED, CANCELLED).",
+            )
+        )
+    names = [f.name for f in fields(ReportFilter)]
 
     def decorate(command: F) -> F:
-        options = [
-            click.option("--currency", help="Only this ISO 4217 currency (NGN, GHS, ...)."),
-            click.option(
-                "--since", type=InstantParam(), help="Created at or after this time (ISO 8601)."
-            ),
-            click.option(
-                "--until", type=InstantParam(), help="Created before this time (ISO 8601)."
-            ),
-            click.option("--celebrity", help="Only this celebrity (external user id)."),
-        ]
-        if status is not None:
-            options.append(click.option("--status", help=status))
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            given = {name: kwargs.pop(name) for name in names if name in kwargs}
+            return command(filters=ReportFilter(**given), **kwargs)
+
         for option in reversed(options):
-            command = option(command)
-        return command
+            run = option(run)
+        return cast(F, run)
 
     return decorate
 
@@ -143,13 +158,13 @@ def _emit(rows: Iterable[object], row_type: type, columns: Sequence[str], fmt: F
 
 
 def _rows(
-    report: Callable[..., list[Any]], limit: int | None, *, now: bool = False, **filters: Any
+    report: Callable[..., list[Any]], filters: ReportFilter, limit: int | None, *, now: bool = False
 ) -> list[Any]:
     """Catch up, then walk ``report``'s pages (``now``: pass the clock's time for ages)."""
 
     def query(db: ReadDB, at: datetime) -> list[Any]:
-        extra = {"now": at} if now else {}
-        return list(islice(queries.each(report, db, **extra, **filters), limit))
+        extra: dict[str, Any] = {"now": at} if now else {}
+        return list(islice(queries.each(report, db, filters, **extra), limit))
 
     return _read(query)
 
@@ -166,27 +181,10 @@ def report() -> None:
 @_filters(status="Only held payments whose request has this status (IN_PROGRESS, COMPLETED).")
 @limit_option
 @format_option
-def escrow(
-    currency: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    celebrity: str | None,
-    status: str | None,
-    limit: int | None,
-    fmt: Format,
-) -> None:
+def escrow(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
     """Money held in escrow now, payment by payment, with its age (the runbook's query:
     isInEscrow = true AND escrowStatus = 'PENDING')."""
-    rows = _rows(
-        queries.escrow_report,
-        limit,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        status=status,
-        now=True,
-    )
+    rows = _rows(queries.escrow_report, filters, limit, now=True)
     columns = ("id", "amount", "request_status", "celebrity", "fan", "created_at", "age")
     _emit(rows, queries.HeldPayment, columns, fmt)
 
@@ -195,56 +193,21 @@ def escrow(
 @_filters()
 @limit_option
 @format_option
-def wallets(
-    currency: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    celebrity: str | None,
-    limit: int | None,
-    fmt: Format,
-) -> None:
+def wallets(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
     """Wallets with balance, credits and debits, and their owner (--celebrity: one owner;
     --since/--until: when the wallet was created)."""
-    rows = _rows(
-        queries.wallets_report,
-        limit,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-    )
+    rows = _rows(queries.wallets_report, filters, limit)
     columns = ("owner", "role", "balance", "credited", "debited", "created_at", "id")
     _emit(rows, queries.WalletRow, columns, fmt)
 
 
 @report.command("payments")
-@_filters(status="Only payments with this status (PENDING, COMPLETED, FAILED).")
-@click.option(
-    "--escrow-status", help="Only this escrow status (PENDING, RELEASED, REFUNDED, CANCELLED)."
-)
+@_filters(status="Only payments with this status (PENDING, COMPLETED, FAILED).", escrow_status=True)
 @limit_option
 @format_option
-def payments(
-    currency: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    celebrity: str | None,
-    status: str | None,
-    escrow_status: str | None,
-    limit: int | None,
-    fmt: Format,
-) -> None:
+def payments(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
     """Payment transactions (wallet_transactions), with their status and escrow status."""
-    rows = _rows(
-        queries.payments_report,
-        limit,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        status=status,
-        escrow_status=escrow_status,
-    )
+    rows = _rows(queries.payments_report, filters, limit)
     columns = (
         "id",
         "amount",
@@ -262,25 +225,9 @@ def payments(
 @_filters(status="Only flagged payments with this status (PENDING, FAILED).")
 @limit_option
 @format_option
-def review(
-    currency: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    celebrity: str | None,
-    status: str | None,
-    limit: int | None,
-    fmt: Format,
-) -> None:
+def review(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
     """Flagged payments waiting for an operator (`ledger admin refund | resolve`)."""
-    rows = _rows(
-        queries.review_report,
-        limit,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        status=status,
-    )
+    rows = _rows(queries.review_report, filters, limit)
     columns = (
         "id",
         "flag_reason",
@@ -348,21 +295,13 @@ def _summary_table(summaries: Sequence[CurrencySummary]) -> str:
 @report.command("summary")
 @_filters()
 @format_option
-def summary(
-    currency: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    celebrity: str | None,
-    fmt: Format,
-) -> None:
+def summary(filters: ReportFilter, fmt: Format) -> None:
     """Per currency: money verified, held, released, refunded, platform fees and in review;
     payments by status and escrow status; requests by status; the oldest held payment's age.
     The table ends with the notifications outbox by status (see ledger notifications list)."""
     summaries, notified = _read(
         lambda db, now: (
-            queries.summary(
-                db, now=now, currency=currency, since=since, until=until, celebrity=celebrity
-            ),
+            queries.summary(db, filters, now=now),
             notification_counts(db),
         )
     )

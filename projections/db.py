@@ -280,11 +280,10 @@ class ReadDB:
         if self._pg is not None:
             self.execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK_KEY])
 
-    def log_head(self, events_table: str | None = None) -> int:
+    def log_head(self) -> int:
         """The event log's last notification id (0 when empty or not created yet). The table
         is eventsourcing's: ``ledger_events`` on PostgreSQL, ``stored_events`` on SQLite."""
-        if events_table is None:
-            events_table = "ledger_events" if self._pg is not None else "stored_events"
+        events_table = "ledger_events" if self._pg is not None else "stored_events"
         if not self.table_exists(events_table):
             return 0
         column = "notification_id" if self._pg is not None else "rowid"

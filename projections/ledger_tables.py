@@ -28,21 +28,24 @@ table on PostgreSQL), in the batch's transaction. The tables end up exactly as i
 SQL ran on its own (the per-event ``apply`` outside a batch is a unit of one event).
 """
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
 from ledger.domain import ids
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.request import Request
 from ledger.domain.transaction import Transaction
 from ledger.domain.user import User
 from ledger.domain.wallet import Wallet
 from projections.db import ReadDB
+from projections.dispatch import Handlers
 from projections.engine import Folded, Projector, Tables
 from projections.schema import Index, Table, column_types
 
@@ -332,7 +335,7 @@ class UnitOfWork:
 
     def post(
         self,
-        event: Any,
+        event: LedgerAggregate.Event,
         position: int,
         transaction_id: UUID | None,
         currency: str,
@@ -376,19 +379,6 @@ def _getter(columns: tuple[str, ...]) -> Callable[[Row], list[Any]]:
         return [*map(row.get, columns)]
 
     return get
-
-
-Handler = Callable[["LedgerTables", Any, UnitOfWork, Notification], None]
-_HANDLERS: dict[type, Handler] = {}
-
-
-def _handles(*event_classes: type) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        for cls in event_classes:
-            _HANDLERS[cls] = handler
-        return handler
-
-    return register
 
 
 # Rows a batch reads, by event class: (table, attribute of the event holding the row's id).
@@ -440,7 +430,7 @@ class LedgerTables(Projector):
         unit.flush()  # only when every event applied: an error leaves nothing to write
 
     def handles(self, event_class: type) -> bool:
-        return event_class in _HANDLERS
+        return self._handlers.handles(event_class)
 
     def fold(
         self,
@@ -466,7 +456,7 @@ class LedgerTables(Projector):
         self, event: DomainEventProtocol[Any], db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         """Events without a read-side effect (e.g. ``ReferenceClaimed``) are ignored."""
-        handler = _HANDLERS.get(type(event))
+        handler = self._handlers.get(type(event))
         if handler is None:
             return
         unit = self._unit
@@ -500,7 +490,7 @@ class LedgerTables(Projector):
     # -- helpers -------------------------------------------------------------------------
 
     @staticmethod
-    def _update_txn(unit: UnitOfWork, event: Any, **columns: Any) -> None:
+    def _update_txn(unit: UnitOfWork, event: LedgerAggregate.Event, **columns: Any) -> None:
         columns["updatedat"] = event.timestamp
         columns["version"] = event.originator_version
         unit.update("wallet_transactions", unit.text(event.originator_id), **columns)
@@ -514,7 +504,7 @@ class LedgerTables(Projector):
     @staticmethod
     def _insert_txn(
         unit: UnitOfWork,
-        event: Any,
+        event: Transaction.PaymentInitiated | Transaction.FailedTransactionRecorded,
         *,
         reference: str | None,
         status: str,
@@ -547,7 +537,7 @@ class LedgerTables(Projector):
         )
 
     def _request_status(
-        self, unit: UnitOfWork, event: Any, status: str, reason: str | None = None
+        self, unit: UnitOfWork, event: LedgerAggregate.Event, status: str, reason: str | None = None
     ) -> None:
         unit.update(
             "requests",
@@ -557,10 +547,16 @@ class LedgerTables(Projector):
             updatedat=event.timestamp,
         )
 
-    # -- handlers ------------------------------------------------------------------------
+    # -- handlers: one per event class ---------------------------------------------------
 
-    @_handles(User.UserRegistered)
-    def _user_registered(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @functools.singledispatchmethod
+    def _fold(self, event: object, unit: UnitOfWork, stored: Notification) -> None:
+        """Events without a read-side effect (e.g. ``ReferenceClaimed``) change nothing."""
+
+    @_fold.register
+    def _user_registered(
+        self, event: User.UserRegistered, unit: UnitOfWork, stored: Notification
+    ) -> None:
         unit.insert(
             "users",
             {
@@ -573,13 +569,17 @@ class LedgerTables(Projector):
             },
         )
 
-    @_handles(User.UserVerified)
-    def _user_verified(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _user_verified(
+        self, event: User.UserVerified, unit: UnitOfWork, stored: Notification
+    ) -> None:
         key = unit.text(event.originator_id)
         unit.update("users", key, verified=True, updatedat=event.timestamp)
 
-    @_handles(Request.RequestCreated)
-    def _request_created(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _request_created(
+        self, event: Request.RequestCreated, unit: UnitOfWork, stored: Notification
+    ) -> None:
         unit.insert(
             "requests",
             {
@@ -594,20 +594,28 @@ class LedgerTables(Projector):
             },
         )
 
-    @_handles(Request.RequestPaid)
-    def _request_paid(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _request_paid(
+        self, event: Request.RequestPaid, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._request_status(unit, event, "IN_PROGRESS")
 
-    @_handles(Request.RequestCompleted)
-    def _request_completed(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _request_completed(
+        self, event: Request.RequestCompleted, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._request_status(unit, event, "COMPLETED")
 
-    @_handles(Request.RequestDeclined)
-    def _request_declined(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _request_declined(
+        self, event: Request.RequestDeclined, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._request_status(unit, event, "DECLINED", event.reason)
 
-    @_handles(Wallet.WalletCreated)
-    def _wallet_created(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _wallet_created(
+        self, event: Wallet.WalletCreated, unit: UnitOfWork, stored: Notification
+    ) -> None:
         unit.insert(
             "wallets",
             {
@@ -622,8 +630,10 @@ class LedgerTables(Projector):
             },
         )
 
-    @_handles(Wallet.WalletCredited)
-    def _wallet_credited(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _wallet_credited(
+        self, event: Wallet.WalletCredited, unit: UnitOfWork, stored: Notification
+    ) -> None:
         wallet = unit.get("wallets", unit.text(event.originator_id))
         if wallet is not None:
             unit.update(
@@ -634,8 +644,10 @@ class LedgerTables(Projector):
                 updatedat=event.timestamp,
             )
 
-    @_handles(Wallet.WalletDebited)
-    def _wallet_debited(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _wallet_debited(
+        self, event: Wallet.WalletDebited, unit: UnitOfWork, stored: Notification
+    ) -> None:
         wallet = unit.get("wallets", unit.text(event.originator_id))
         assert wallet is not None, f"wallets row {event.originator_id} missing"
         unit.update(
@@ -656,20 +668,26 @@ class LedgerTables(Projector):
             ],
         )
 
-    @_handles(Transaction.PaymentInitiated)
-    def _payment_initiated(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _payment_initiated(
+        self, event: Transaction.PaymentInitiated, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._insert_txn(
             unit, event, reference=event.reference, status="PENDING", escrow="PENDING", failure=None
         )
 
-    @_handles(Transaction.FailedTransactionRecorded)
-    def _failed_recorded(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _failed_recorded(
+        self, event: Transaction.FailedTransactionRecorded, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._insert_txn(
             unit, event, reference=None, status="FAILED", escrow="CANCELLED", failure=event.reason
         )
 
-    @_handles(Transaction.PaymentVerified)
-    def _payment_verified(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _payment_verified(
+        self, event: Transaction.PaymentVerified, unit: UnitOfWork, stored: Notification
+    ) -> None:
         row = self._txn_row(unit, event.originator_id)
         self._update_txn(
             unit,
@@ -687,8 +705,10 @@ class LedgerTables(Projector):
             [("provider:paystack", event.amount, 0), ("escrow", 0, event.amount)],
         )
 
-    @_handles(Transaction.PaymentFailed)
-    def _payment_failed(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _payment_failed(
+        self, event: Transaction.PaymentFailed, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._update_txn(
             unit,
             event,
@@ -698,8 +718,10 @@ class LedgerTables(Projector):
             failurereason=event.reason,
         )
 
-    @_handles(Transaction.PaymentTimedOut)
-    def _payment_timed_out(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _payment_timed_out(
+        self, event: Transaction.PaymentTimedOut, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._update_txn(
             unit,
             event,
@@ -709,8 +731,10 @@ class LedgerTables(Projector):
             failurereason=f"timed_out:{event.reason}",
         )
 
-    @_handles(Transaction.PaymentFlagged)
-    def _payment_flagged(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _payment_flagged(
+        self, event: Transaction.PaymentFlagged, unit: UnitOfWork, stored: Notification
+    ) -> None:
         columns: dict[str, Any] = {
             "needsreview": True,
             "flagreason": event.reason,
@@ -728,8 +752,10 @@ class LedgerTables(Projector):
             [("provider:paystack", event.amount, 0), ("suspense", 0, event.amount)],
         )
 
-    @_handles(Transaction.EscrowReleased)
-    def _escrow_released(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _escrow_released(
+        self, event: Transaction.EscrowReleased, unit: UnitOfWork, stored: Notification
+    ) -> None:
         row = self._txn_row(unit, event.originator_id)
         payout = event.amount - event.fee
         self._update_txn(
@@ -747,8 +773,10 @@ class LedgerTables(Projector):
             lines.append(("platform:fees", 0, event.fee))
         unit.post(event, stored.id, event.originator_id, row["currency"], lines)
 
-    @_handles(Transaction.EscrowRefunded)
-    def _escrow_refunded(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _escrow_refunded(
+        self, event: Transaction.EscrowRefunded, unit: UnitOfWork, stored: Notification
+    ) -> None:
         row = self._txn_row(unit, event.originator_id)
         flagged = bool(row["needsreview"])
         # Read before the update below changes the row (the SQL version read it first).
@@ -774,12 +802,16 @@ class LedgerTables(Projector):
             [(source, event.amount, 0), ("provider:paystack", 0, event.amount)],
         )
 
-    @_handles(Transaction.RefundConfirmed)
-    def _refund_confirmed(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _refund_confirmed(
+        self, event: Transaction.RefundConfirmed, unit: UnitOfWork, stored: Notification
+    ) -> None:
         self._update_txn(unit, event, refundconfirmed=True)
 
-    @_handles(Transaction.ReviewResolved)
-    def _review_resolved(self, event: Any, unit: UnitOfWork, stored: Notification) -> None:
+    @_fold.register
+    def _review_resolved(
+        self, event: Transaction.ReviewResolved, unit: UnitOfWork, stored: Notification
+    ) -> None:
         row = self._txn_row(unit, event.originator_id)
         in_suspense = row["flaggedamount"] is not None and bool(row["needsreview"])
         flagged_amount, flagged_currency = row["flaggedamount"], row["flaggedcurrency"]
@@ -803,6 +835,8 @@ class LedgerTables(Projector):
                     ("external:settled", 0, flagged_amount),
                 ],
             )
+
+    _handlers: ClassVar[Handlers[None]] = Handlers(_fold)
 
 
 __all__ = ["COLUMNS", "READ_COLUMNS", "TABLES", "LedgerTables", "UnitOfWork"]

@@ -6,17 +6,18 @@ from typing import TextIO
 
 from projections.engine import Progress
 
+LOG_EVERY = 2.0  # seconds between log lines (not on a terminal)
+
 
 class ProgressReporter:
-    """Call with each ``Progress``; ``done()`` at the end. Log lines at most every
-    ``log_every`` seconds when the stream is not a terminal."""
+    """Call with each ``Progress``; ``done()`` at the end. Writes to standard error: a bar on
+    a terminal, else a log line at most every ``LOG_EVERY`` seconds (and at the end)."""
 
-    def __init__(self, stream: TextIO | None = None, *, log_every: float = 2.0) -> None:
-        self.stream = stream or sys.stderr
+    def __init__(self) -> None:
+        self.stream: TextIO = sys.stderr
         self.tty = self.stream.isatty()
         self.started = time.monotonic()
         self.last_log = 0.0
-        self.log_every = log_every
 
     def __call__(self, progress: Progress) -> None:
         elapsed = max(time.monotonic() - self.started, 1e-9)
@@ -32,7 +33,7 @@ class ProgressReporter:
                 f"{progress.head:,} events {rate:,.0f} ev/s ETA {eta:,.0f}s"
             )
             self.stream.flush()
-        elif time.monotonic() - self.last_log >= self.log_every or remaining == 0:
+        elif time.monotonic() - self.last_log >= LOG_EVERY or remaining == 0:
             self.last_log = time.monotonic()
             self.stream.write(
                 f"event=rebuild_progress projector={progress.projector} "

@@ -1,9 +1,11 @@
 """Typed, parametrised queries over the read tables: the reports and the jobs' work lists.
 
-Every function takes a ``ReadDB`` and keyword filters, validates them (an unknown currency or
-status, a naive or inverted time window, a malformed celebrity id: ``InvalidInput``), and
-returns frozen dataclasses. Amounts are ``int`` minor units (SUMs are cast to BIGINT, so
-PostgreSQL returns ``int``, not ``Decimal``); ids are ``UUID``; times are aware UTC datetimes.
+Every function takes a ``ReadDB`` and its filters (the reports: one
+``projections.report_filter.ReportFilter``, validated when built; the jobs' lists: keywords),
+refuses bad ones (an unknown currency or status, a naive or inverted time window, a malformed
+celebrity id, a filter the report does not take: ``InvalidInput``), and returns frozen
+dataclasses. Amounts are ``int`` minor units (SUMs are cast to BIGINT, so PostgreSQL returns
+``int``, not ``Decimal``); ids are ``UUID``; times are aware UTC datetimes.
 
 Access paths: each query is driven by an index of ``projections.ledger_tables`` (bench/explain.py
 checks it on 1,000,000 rows). Lists are keyset-paginated, oldest first, on ``(createdAt, id)``
@@ -35,6 +37,7 @@ from ledger.domain.request import RequestStatus
 from ledger.domain.transaction import EscrowStatus, TxStatus
 from ledger.errors import InvalidInput
 from projections.db import ReadDB
+from projections.report_filter import NO_FILTER, ReportFilter, utc
 
 PAYMENT_STATUSES: Final = tuple(s.value for s in TxStatus)
 ESCROW_STATUSES: Final = tuple(s.value for s in EscrowStatus)
@@ -46,18 +49,6 @@ Cursor = tuple[datetime, UUID]
 T = TypeVar("T")
 
 # -- validation ----------------------------------------------------------------------------
-
-
-def _utc(value: object, what: str) -> datetime:
-    if not isinstance(value, datetime):
-        raise InvalidInput(f"{what} must be a datetime, got {value!r}")
-    if value.tzinfo is None:
-        raise InvalidInput(f"{what} {value.isoformat()} has no UTC offset")
-    return value.astimezone(UTC)
-
-
-def _currency(value: str | None) -> str | None:
-    return None if value is None else check_currency(value)
 
 
 def _status(value: str | None, allowed: tuple[str, ...], what: str) -> str | None:
@@ -133,16 +124,12 @@ class _Where:
         self.clauses.append(clause)
         self.params.update(params)
 
-    def window(self, column: str, since: datetime | None, until: datetime | None) -> None:
-        """``since <= column < until`` (either end optional; both normalised to UTC)."""
-        start = None if since is None else _utc(since, "since")
-        end = None if until is None else _utc(until, "until")
-        if start is not None and end is not None and start >= end:
-            raise InvalidInput(f"since ({start.isoformat()}) must be before until")
-        if start is not None:
-            self.add(f"{column} >= %(since)s", since=start)
-        if end is not None:
-            self.add(f"{column} < %(until)s", until=end)
+    def window(self, column: str, filters: ReportFilter) -> None:
+        """``since <= column < until`` (either end optional; already in UTC)."""
+        if filters.since is not None:
+            self.add(f"{column} >= %(since)s", since=filters.since)
+        if filters.until is not None:
+            self.add(f"{column} < %(until)s", until=filters.until)
 
     def keyset(self, created: str, key: str, after: Cursor | None) -> None:
         if after is not None:
@@ -151,7 +138,7 @@ class _Where:
             # the plain bound also narrows an index that leads with another column.
             self.add(
                 f"{created} >= %(after_at)s AND ({created}, {key}) > (%(after_at)s, %(after_id)s)",
-                after_at=_utc(at, "after"),
+                after_at=utc(at, "after"),
                 after_id=str(ids.parse_uuid(last, "cursor id")),
             )
 
@@ -262,13 +249,21 @@ class ReviewItem:
 R = TypeVar("R", bound=Keyed)
 
 
-def each(report: Callable[..., list[R]], db: ReadDB, **filters: Any) -> Iterator[R]:
-    """Every row of ``report`` (e.g. ``each(payments_report, db, currency="NGN")``), fetched
-    page by page with the keyset cursor, so memory does not grow with the table."""
-    limit = _limit(filters.pop("limit", DEFAULT_LIMIT))
-    after: Cursor | None = filters.pop("after", None)
+def each(
+    report: Callable[..., list[R]],
+    db: ReadDB,
+    filters: ReportFilter = NO_FILTER,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    after: Cursor | None = None,
+    **extra: Any,
+) -> Iterator[R]:
+    """Every row of ``report`` (e.g. ``each(payments_report, db, ReportFilter(currency="NGN"))``;
+    ``extra``: its other keywords, such as ``now``), fetched page by page with the keyset
+    cursor, so memory does not grow with the table."""
+    limit = _limit(limit)
     while True:
-        rows = report(db, limit=limit, after=after, **filters)
+        rows = report(db, filters, limit=limit, after=after, **extra)
         yield from rows
         if len(rows) < limit:
             return
@@ -280,22 +275,13 @@ def each(report: Callable[..., list[R]], db: ReadDB, **filters: Any) -> Iterator
 _PEOPLE = "LEFT JOIN users f ON f.id = t.fanId LEFT JOIN users c ON c.id = t.celebrityId"  # by PK
 
 
-def _common(
-    where: _Where,
-    *,
-    currency: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    celebrity: str | None,
-    after: Cursor | None,
-    limit: int,
-) -> str:
+def _common(where: _Where, filters: ReportFilter, *, after: Cursor | None, limit: int) -> str:
     """Filters every transaction report shares; returns the ORDER BY/LIMIT tail."""
-    if (checked := _currency(currency)) is not None:
-        where.add("t.currency = %(currency)s", currency=checked)
-    where.window("t.createdAt", since, until)
-    if celebrity is not None:
-        where.add("t.celebrityId = %(celebrity)s", celebrity=str(ids.user_id(celebrity)))
+    if filters.currency is not None:
+        where.add("t.currency = %(currency)s", currency=filters.currency)
+    where.window("t.createdAt", filters)
+    if (celebrity := filters.celebrity_id) is not None:
+        where.add("t.celebrityId = %(celebrity)s", celebrity=celebrity)
     where.keyset("t.createdAt", "t.id", after)
     where.params["limit"] = _limit(limit)
     return "ORDER BY t.createdAt, t.id LIMIT %(limit)s"
@@ -303,32 +289,21 @@ def _common(
 
 def escrow_report(
     db: ReadDB,
+    filters: ReportFilter = NO_FILTER,
     *,
     now: datetime,
-    currency: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    celebrity: str | None = None,
-    status: str | None = None,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
 ) -> list[HeldPayment]:
     """Payments held in escrow (``isInEscrow = true AND escrowStatus = 'PENDING'``, the
     runbook's query), oldest first, with their age at ``now``. ``status`` filters the
     *request's* status (IN_PROGRESS: work not done yet; COMPLETED: due for release)."""
-    at = _utc(now, "now")
+    at = utc(now, "now")
+    filters.refuse_all_but("escrow", "status")
     where = _Where("t.isInEscrow = true", "t.escrowStatus = 'PENDING'")
-    if _status(status, REQUEST_STATUSES, "request status") is not None:
+    if (status := _status(filters.status, REQUEST_STATUSES, "request status")) is not None:
         where.add("r.status = %(status)s", status=status)
-    tail = _common(
-        where,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        after=after,
-        limit=limit,
-    )
+    tail = _common(where, filters, after=after, limit=limit)
     rows = db.fetchall(
         "SELECT t.id AS id, t.requestId AS request_id, r.status AS request_status, "
         "t.reference AS reference, t.amount AS amount, t.currency AS currency, "
@@ -346,22 +321,20 @@ def escrow_report(
 
 def wallets_report(
     db: ReadDB,
+    filters: ReportFilter = NO_FILTER,
     *,
-    currency: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    celebrity: str | None = None,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
 ) -> list[WalletRow]:
     """Wallets with balance, credits and debits and the owner's external id, oldest first.
     ``since``/``until`` bound the wallet's creation; ``celebrity`` picks one owner."""
+    filters.refuse_all_but("wallets")
     where = _Where()
-    if (checked := _currency(currency)) is not None:
-        where.add("w.currency = %(currency)s", currency=checked)
-    where.window("w.createdAt", since, until)
-    if celebrity is not None:
-        where.add("w.userId = %(owner)s", owner=str(ids.user_id(celebrity)))
+    if filters.currency is not None:
+        where.add("w.currency = %(currency)s", currency=filters.currency)
+    where.window("w.createdAt", filters)
+    if (owner := filters.celebrity_id) is not None:
+        where.add("w.userId = %(owner)s", owner=owner)
     where.keyset("w.createdAt", "w.id", after)
     where.params["limit"] = _limit(limit)
     rows = db.fetchall(
@@ -377,32 +350,20 @@ def wallets_report(
 
 def payments_report(
     db: ReadDB,
+    filters: ReportFilter = NO_FILTER,
     *,
-    currency: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    celebrity: str | None = None,
-    status: str | None = None,
-    escrow_status: str | None = None,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
 ) -> list[PaymentRow]:
     """Payment transactions (``wallet_transactions``) created in the window, oldest first;
     ``status`` is the payment status, ``escrow_status`` the escrow status."""
     where = _Where()
-    if _status(status, PAYMENT_STATUSES, "payment status") is not None:
+    if (status := _status(filters.status, PAYMENT_STATUSES, "payment status")) is not None:
         where.add("t.status = %(status)s", status=status)
-    if _status(escrow_status, ESCROW_STATUSES, "escrow status") is not None:
-        where.add("t.escrowStatus = %(escrow_status)s", escrow_status=escrow_status)
-    tail = _common(
-        where,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        after=after,
-        limit=limit,
-    )
+    escrow = _status(filters.escrow_status, ESCROW_STATUSES, "escrow status")
+    if escrow is not None:
+        where.add("t.escrowStatus = %(escrow_status)s", escrow_status=escrow)
+    tail = _common(where, filters, after=after, limit=limit)
     rows = db.fetchall(
         "SELECT t.id AS id, t.requestId AS request_id, t.reference AS reference, "
         "t.amount AS amount, t.currency AS currency, t.status AS status, "
@@ -419,30 +380,19 @@ def payments_report(
 
 def review_report(
     db: ReadDB,
+    filters: ReportFilter = NO_FILTER,
     *,
-    currency: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    celebrity: str | None = None,
-    status: str | None = None,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
 ) -> list[ReviewItem]:
     """Flagged payments waiting for an operator (``needsReview = true``), oldest first.
     ``currency`` is the request's currency (``flagged_currency`` is what actually arrived);
     ``status`` the payment status (PENDING: amount/currency mismatch; FAILED: late success)."""
+    filters.refuse_all_but("review", "status")
     where = _Where("t.needsReview = true")
-    if _status(status, PAYMENT_STATUSES, "payment status") is not None:
+    if (status := _status(filters.status, PAYMENT_STATUSES, "payment status")) is not None:
         where.add("t.status = %(status)s", status=status)
-    tail = _common(
-        where,
-        currency=currency,
-        since=since,
-        until=until,
-        celebrity=celebrity,
-        after=after,
-        limit=limit,
-    )
+    tail = _common(where, filters, after=after, limit=limit)
     rows = db.fetchall(
         "SELECT t.id AS id, t.requestId AS request_id, t.reference AS reference, "
         "t.amount AS amount, t.currency AS currency, t.status AS status, "
@@ -485,22 +435,17 @@ def _money(value: Any) -> int:
 
 
 def summary(
-    db: ReadDB,
-    *,
-    now: datetime,
-    currency: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    celebrity: str | None = None,
+    db: ReadDB, filters: ReportFilter = NO_FILTER, *, now: datetime
 ) -> list[CurrencySummary]:
     """Per currency (sorted; just ``currency`` when given, even if empty): money held,
     released, refunded, platform fees, payments by status and escrow status, requests by
     status, and the oldest held payment with its age at ``now``. ``since``/``until`` bound
     the payments' and requests' creation; ``celebrity`` limits everything to one celebrity.
     Every status of the domain appears in the counts (zero when none)."""
-    at = _utc(now, "now")
-    checked = _currency(currency)
-    codes = [checked] if checked is not None else sorted(CURRENCIES)
+    at = utc(now, "now")
+    filters.refuse_all_but("summary")
+    currency, celebrity = filters.currency, filters.celebrity_id
+    codes = [currency] if currency is not None else sorted(CURRENCIES)
     slots = {f"cur_{i}": code for i, code in enumerate(codes)}
 
     def where(*clauses: str, currency_column: str | None = "currency") -> _Where:
@@ -509,9 +454,9 @@ def summary(
             # Naming every currency (not "any") makes the leading column of the covering
             # indexes an index condition, so even "all currencies" is an index-only scan.
             w.add(f"{currency_column} IN ({', '.join(f'%({k})s' for k in slots)})", **slots)
-        w.window("createdAt", since, until)
+        w.window("createdAt", filters)
         if celebrity is not None:
-            w.add("celebrityId = %(celebrity)s", celebrity=str(ids.user_id(celebrity)))
+            w.add("celebrityId = %(celebrity)s", celebrity=celebrity)
         return w
 
     acc: dict[str, dict[str, Any]] = {}
@@ -660,7 +605,7 @@ def list_pending_payments(
         "needsReview = false",
         "createdAt <= %(cutoff)s",
     )
-    where.params["cutoff"] = _utc(older_than, "older_than")
+    where.params["cutoff"] = utc(older_than, "older_than")
     where.keyset("createdAt", "id", _resume(db, "wallet_transactions", after_id))
     where.params["limit"] = _limit(limit)
     rows = db.fetchall(
@@ -680,7 +625,7 @@ def list_stale_requests(
     recorded (a flagged one waits for the operator: the job skips it). Oldest first; pass the
     last row's id as ``after_id`` for the next page."""
     where = _Where("r.status = 'PENDING'", "r.createdAt < %(cutoff)s")
-    where.params["cutoff"] = _utc(older_than, "older_than")
+    where.params["cutoff"] = utc(older_than, "older_than")
     where.keyset("r.createdAt", "r.id", _resume(db, "requests", after_id))
     where.params["limit"] = _limit(limit)
     rows = db.fetchall(

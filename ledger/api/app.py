@@ -5,7 +5,8 @@ every failure), the routes of ``ledger`` itself (commands and queries, webhooks,
 then the routes other packages register under the ``ledger.api`` entry-point group (reports,
 audit history and the readiness check of the projections: ``ledger`` never imports them, so
 the dependency rule holds). Each entry point is a ``fastapi.APIRouter`` or a function
-``register(app, runtime)``. Middleware, outermost first: access log and metrics, then
+``register(app, runtime)``. Middleware, outermost first: access log and metrics, the body
+limit (``ledger.api.body_limit``: 413 for any body over 1 MiB, before anything reads it), then
 ``Idempotency-Key`` handling.
 
 Nothing here connects to anything: the services are built on first use (``Runtime``), and the
@@ -22,6 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from ledger.api import commands, contacts, ops, webhook_routes
 from ledger.api.access import AccessLog
+from ledger.api.body_limit import BodyLimit
 from ledger.api.deps import reject_unknown_query
 from ledger.api.errors import install_error_handlers
 from ledger.api.idempotency import IdempotencyMiddleware
@@ -91,6 +93,9 @@ def create_app(
         IdempotencyMiddleware,
         authenticate=lambda header: runtime.auth().try_principal(header),
         store=lambda: runtime.services().idempotency,
+    )
+    app.add_middleware(
+        BodyLimit, refused=lambda scope: webhook_routes.count_refused(runtime.metrics, scope)
     )
     app.add_middleware(AccessLog, metrics=runtime.metrics)
     return app

@@ -17,6 +17,8 @@ Every error answer, whatever raised it, is ``{"error": CODE, "message": TEXT}``:
     422     invalid_request             the request does not match the API's schema
     422     idempotency_key_reused      the same Idempotency-Key with another request
     502     provider_error              ProviderError (the payment provider refused)
+    502     provider_misconfigured      ProviderMisconfigured (our key or URL is wrong)
+    502     provider_answer_invalid     ProviderAnswerInvalid (an answer we cannot trust)
     503     provider_unavailable        ProviderUnavailable (retry later)
     503     not_configured              ConfigError at request time (a missing setting, the
                                         database unreachable)
@@ -46,7 +48,9 @@ from ledger.errors import (
     InvalidInput,
     LedgerError,
     NotFound,
+    ProviderAnswerInvalid,
     ProviderError,
+    ProviderMisconfigured,
     ProviderUnavailable,
 )
 from ledger.webhooks import WebhookOutcome
@@ -82,6 +86,8 @@ _LEDGER_ERRORS: tuple[tuple[type[LedgerError], int, str], ...] = (
     (NotFound, 404, "not_found"),
     (ConfigError, 503, "not_configured"),
     (ProviderUnavailable, 503, "provider_unavailable"),
+    (ProviderMisconfigured, 502, "provider_misconfigured"),
+    (ProviderAnswerInvalid, 502, "provider_answer_invalid"),
     (ProviderError, 502, "provider_error"),
     (Conflict, 409, "conflict"),
 )
@@ -226,7 +232,10 @@ QUERY_ERRORS: dict[int | str, dict[str, Any]] = {
     404: _doc("Not found."),
 }
 PROVIDER_ERRORS: dict[int | str, dict[str, Any]] = {
-    502: _doc("The payment provider refused (provider_error)."),
+    502: _doc(
+        "The payment provider refused (provider_error), refused our key or URL "
+        "(provider_misconfigured), or answered something unusable (provider_answer_invalid)."
+    ),
     503: _doc("The payment provider or the database is unavailable; retry later."),
 }
 

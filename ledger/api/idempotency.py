@@ -22,7 +22,7 @@ Paystack does not send the header, and deliveries are deduplicated by the ledger
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import Enum
@@ -31,6 +31,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.api.body_limit import read_body, replaying
 from ledger.api.errors import RETRYABLE_CODES, ApiError, error_response
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
@@ -40,7 +41,6 @@ from ledger.sidetables import SideTables, is_unique_violation, read_time
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-MAX_BODY_BYTES = 1 << 20
 STALE_AFTER = timedelta(seconds=60)
 KEEP_FOR = timedelta(hours=24)
 
@@ -231,7 +231,7 @@ class IdempotencyMiddleware:
         except ApiError as exc:
             await error_response(exc.status, exc.code, exc.message)(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         if body is None:
             await error_response(413, "payload_too_large", "request body too large")(
                 scope, receive, send
@@ -280,7 +280,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replaying(body, receive), capture)
+            await self.app(scope, replaying(body, receive), capture)
         except BaseException:
             await run_in_threadpool(store.release, principal, key)
             raise
@@ -290,36 +290,6 @@ class IdempotencyMiddleware:
             await run_in_threadpool(store.complete, principal, key, status, text)
         else:
             await run_in_threadpool(store.release, principal, key)
-
-
-async def _read_body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Callable[[], Awaitable[Message]]:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _replay(claim: Claim, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,11 +1,12 @@
 """``POST /webhooks/paystack`` (Paystack's deliveries) and ``GET /webhooks/deliveries``.
 
-The delivery route reads the raw bytes (at most ``MAX_BODY_BYTES``; the signature is over
-them) and hands them, the ``x-paystack-signature`` header and the peer address to
-``ledger.webhooks.PaystackWebhooks``, which checks, applies and records the delivery. It needs
-no bearer token: the signature is the authentication. Acknowledged outcomes answer 200 (Paystack
-stops); the others answer with ``ledger.api.errors.WEBHOOK_ERRORS``' status (Paystack retries
-a non-2xx for up to 72 hours, which only helps a ``failed`` one).
+The delivery route reads the raw bytes (the signature is over them; a body over the API's
+limit is answered 413 before it gets here, see ``ledger.api.body_limit``) and hands them, the
+``x-paystack-signature`` header and the peer address to ``ledger.webhooks.PaystackWebhooks``,
+which checks, applies and records the delivery. It needs no bearer token: the signature is the
+authentication. Acknowledged outcomes answer 200 (Paystack stops); the others answer with
+``ledger.api.errors.WEBHOOK_ERRORS``' status (Paystack retries a non-2xx for up to 72 hours,
+which only helps a ``failed`` one).
 Behind a reverse proxy the peer address is the proxy's unless ``ledger serve`` trusts it
 (``--forwarded-allow-ips``); the allowlist then sees the original client.
 """
@@ -15,13 +16,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
+from starlette.types import Scope
 
 from ledger.api.deps import Svc, require_token, runtime_of
 from ledger.api.errors import AUTH_ERRORS, WEBHOOK_ERRORS, ErrorBody, error_response
 from ledger.api.models import Deliveries, DeliveryView, WebhookAnswer
-from ledger.webhooks import MAX_BODY_BYTES, Delivery, WebhookOutcome
+from ledger.api.runtime import Metrics
+from ledger.webhooks import Delivery, WebhookOutcome
 
 router = APIRouter(tags=["webhooks"])
+DELIVERY_PATH = "/webhooks/paystack"
 
 _EVENT_SCHEMA = {
     "type": "object",
@@ -37,21 +41,8 @@ def _doc(description: str) -> dict[str, Any]:
     return {"model": ErrorBody, "description": description}
 
 
-async def _raw_body(request: Request) -> bytes | None:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post(
-    "/webhooks/paystack",
+    DELIVERY_PATH,
     response_model=WebhookAnswer,
     summary="Paystack's webhook deliveries (signed with x-paystack-signature)",
     openapi_extra={
@@ -81,10 +72,7 @@ async def paystack_webhook(request: Request) -> Any:
     runtime = runtime_of(request)
     signature = request.headers.get("x-paystack-signature")
     source = request.client.host if request.client else None
-    raw = await _raw_body(request)
-    if raw is None:
-        runtime.metrics.webhooks.labels(WebhookOutcome.TOO_LARGE.value).inc()
-        return error_response(413, "payload_too_large", f"body over {MAX_BODY_BYTES} bytes")
+    raw = await request.body()  # at most MAX_BODY_BYTES: ledger.api.body_limit saw to it
 
     def handle() -> Delivery:  # one trip to the thread pool: the ledger is synchronous
         return runtime.services().webhooks.handle(raw, signature, source_ip=source)
@@ -119,4 +107,10 @@ def list_deliveries(
     return Deliveries(items=[DeliveryView(**d.view()) for d in found])
 
 
-__all__ = ["router"]
+def count_refused(metrics: Metrics, scope: Scope) -> None:
+    """Count a delivery the body limit refused (413) with the deliveries' outcomes."""
+    if scope["path"] == DELIVERY_PATH:
+        metrics.webhooks.labels(WebhookOutcome.TOO_LARGE.value).inc()
+
+
+__all__ = ["DELIVERY_PATH", "count_refused", "router"]

@@ -3,7 +3,8 @@
 Exit codes::
 
     0  done, or already done ("already released": the command had taken effect before)
-    1  ProviderError, ProviderUnavailable (the payment provider refused or is down),
+    1  ProviderError and its kinds (the payment provider refused, is down, is misconfigured
+       or answered something unusable),
        Conflict (concurrent writers kept winning), a database failure mid-command,
        an internal error: retrying later, or fixing the system, may help
     2  bad input: InvalidInput, DomainError (a rule said no), NotFound, ConfigError
@@ -29,7 +30,9 @@ from ledger.errors import (
     DomainError,
     LedgerError,
     NotFound,
+    ProviderAnswerInvalid,
     ProviderError,
+    ProviderMisconfigured,
 )
 
 EXIT_OK = 0
@@ -40,6 +43,8 @@ _EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
     (DomainError, EXIT_BAD_INPUT),  # InvalidInput and InsufficientFunds included
     (NotFound, EXIT_BAD_INPUT),
     (ConfigError, EXIT_BAD_INPUT),
+    (ProviderMisconfigured, EXIT_FAILED),  # fix the settings (key, URL), then run it again
+    (ProviderAnswerInvalid, EXIT_FAILED),
     (ProviderError, EXIT_FAILED),  # ProviderUnavailable included
     (Conflict, EXIT_FAILED),
 )

@@ -7,7 +7,8 @@ Invariants:
 - Single flight: a refresh happens with the provider's row locked (PostgreSQL
   ``SELECT ... FOR UPDATE``; SQLite ``BEGIN IMMEDIATE``) and re-checks the expiry after taking
   the lock, so processes refreshing together make one call to Flutterwave and end with the
-  same token. The lock is held for that one call (bounded by ``FLUTTERWAVE_TIMEOUT``).
+  same token. The lock is held for that one call (bounded by ``FLUTTERWAVE_TIMEOUT`` from
+  connect to last byte).
 - ``refresh_if_needed`` refreshes when less than ``FLUTTERWAVE_TOKEN_MARGIN`` remains; with
   Flutterwave not configured it answers ``disabled`` and touches nothing.
 
@@ -32,12 +33,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt
 
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
-from ledger.errors import ConfigError, ProviderError, ProviderUnavailable
+from ledger.errors import ConfigError, ProviderUnavailable
 from ledger.persistence import store_config
+from ledger.providers.deadline import deadline_transport
 from ledger.providers.http import (
     Caller,
     OwnsHttpClient,
     RetryPolicy,
+    misconfigured,
     one_line,
     parse,
     read_json,
@@ -271,8 +274,14 @@ class FlutterwaveTokenManager(OwnsHttpClient):
         self._store = store
         self._clock = clock
         self._owns_client = client is None
-        self._client = client or httpx.Client(transport=transport, timeout=timeout)
-        self._caller = Caller(self._client, PROVIDER, RetryPolicy(max_retries=0), log)
+        self._client = client or httpx.Client(
+            transport=transport or deadline_transport(), timeout=timeout
+        )
+        # ``timeout`` bounds the whole token call (connect to last byte): the row lock is
+        # held that long at most.
+        self._caller = Caller(
+            self._client, PROVIDER, RetryPolicy(max_retries=0), log, timeout=timeout
+        )
 
     @classmethod
     def from_settings(
@@ -323,8 +332,11 @@ class FlutterwaveTokenManager(OwnsHttpClient):
         """Fetch and store a new token when less than the margin remains (single flight).
 
         ``now`` defaults to the wall clock; pass wall time, not simulated business time: the
-        token's lifetime is real. Raises ``ProviderError`` (``ProviderUnavailable`` when a
-        retry may help) if Flutterwave refuses or fails; the stored token is then kept."""
+        token's lifetime is real. Raises ``ProviderUnavailable`` when a retry may help
+        (network, deadline, 429, 5xx), ``ProviderMisconfigured`` when Flutterwave refuses the
+        credentials or the URL answers something else (any 4xx, a body that is not JSON),
+        ``ProviderAnswerInvalid`` for a 2xx without a usable token; the stored token is
+        then kept."""
         if not self.enabled:
             return TokenOutcome.DISABLED
         return self._ensure(now)[0]
@@ -408,17 +420,17 @@ class FlutterwaveTokenManager(OwnsHttpClient):
         path = httpx.URL(self.token_url).path
         response = self._caller.send(request, call="token", path=path)
         what = "the token request"
-        if response.status_code >= 400:
-            raise ProviderError(
-                f"flutterwave refused {what} (HTTP {response.status_code}): "
-                f"{_oauth_message(response, secret)}"
-            )
-        answer = parse(
-            _TokenAnswer,
-            read_json(response, provider=PROVIDER, what=what),
-            provider=PROVIDER,
-            what=what,
-        )
+        code = response.status_code
+        if code >= 400:
+            # Every OAuth2 error of a token endpoint (RFC 6749 5.2: invalid_client,
+            # invalid_grant, ...) and a 404 from a wrong URL mean our credentials or
+            # settings are wrong: nothing a retry or the next run can fix.
+            reason = f"refused (HTTP {code}): {_oauth_message(response, secret)}"
+            raise misconfigured(PROVIDER, what, response, reason)
+        payload = read_json(response, provider=PROVIDER, what=what)
+        if not 200 <= code < 300:
+            raise misconfigured(PROVIDER, what, response, f"unexpected HTTP {code}")
+        answer = parse(_TokenAnswer, payload, provider=PROVIDER, what=what, response=response)
         return StoredToken(
             access_token=answer.access_token,
             expires_at=at + timedelta(seconds=answer.expires_in),

@@ -1,61 +1,56 @@
 """The Paystack client: the ``PaymentProvider`` port over Paystack's REST API (httpx, sync).
 
-``verify`` maps ``data.status`` to an ``Outcome`` (docs/design.md "Payment verification outcomes"):
+``verify`` classifies every answer as docs/providers.md says ("Which answers may change a
+payment"; the rules are ``ledger.providers.paystack_answers``'):
 
-    success                                   -> SUCCESS (amount, currency, id, paid_at)
+    success                                   -> SUCCESS (raw amount and currency, id, paid_at,
+                                                 requested_amount)
     failed, abandoned, reversed               -> FAILED (gateway_response)
     ongoing, pending, processing, queued      -> PENDING
-    HTTP 400/404 "transaction not found"      -> NOT_FOUND
-    any other data.status                     -> ProviderError
+    HTTP 400/404 with Paystack's not-found    -> NOT_FOUND
+    network error, deadline, 429, 5xx         -> ProviderUnavailable (after the retries)
+    401/403, not JSON, another 404            -> ProviderMisconfigured
+    JSON not usable about this reference      -> ProviderAnswerInvalid
 
 It reports the amount and currency Paystack saw and leaves comparing them with the request to
-the ledger (a mismatch is flagged there, never treated as paid). The top-level ``status`` only
-says the call worked: ``status: false`` is a ``ProviderError`` carrying Paystack's message.
-A 404 that is not Paystack's "transaction not found" (a wrong ``PAYSTACK_URL``, say) is a
-``ProviderError``, never NOT_FOUND, so a misconfiguration cannot time payments out.
+the ledger (a mismatch is flagged there, never treated as paid). A misconfiguration (a wrong
+key, a wrong ``PAYSTACK_URL``) is never NOT_FOUND: it says nothing about any payment.
 
-Retries, timeouts and log lines are ``ledger.providers.http``'s. A refund is not replayed after
-an ambiguous failure (the first attempt may have gone through). The secret key goes only into
-the ``Authorization`` header: never into a log line, an exception or a repr.
+Retries, deadlines and log lines are ``ledger.providers.http``'s: ``PAYSTACK_TIMEOUT`` bounds
+each attempt from connect to last byte. A refund is not replayed after an ambiguous failure
+(the first attempt may have gone through). The secret key goes only into the
+``Authorization`` header: never into a log line, an exception or a repr.
 """
 
 import json
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt
 
 from ledger.config import Settings
-from ledger.errors import ConfigError, InvalidInput, ProviderError
+from ledger.errors import ConfigError, InvalidInput, ProviderAnswerInvalid, ProviderError
+from ledger.providers.deadline import deadline_transport
 from ledger.providers.http import (
     Caller,
     OwnsHttpClient,
     RetryPolicy,
+    invalid,
+    misconfigured,
     one_line,
     parse,
     read_json,
 )
-from ledger.providers.port import Initialized, Outcome, RefundAccepted, Verification
+from ledger.providers.paystack_answers import STATUS_OUTCOMES, classify_verify
+from ledger.providers.port import Initialized, RefundAccepted, Verification
 
 DEFAULT_URL = "https://api.paystack.co"
 log = logging.getLogger("ledger.providers.paystack")
-
-STATUS_OUTCOMES: Mapping[str, Outcome] = {
-    "success": Outcome.SUCCESS,
-    "failed": Outcome.FAILED,
-    "abandoned": Outcome.FAILED,
-    "reversed": Outcome.FAILED,
-    "ongoing": Outcome.PENDING,
-    "pending": Outcome.PENDING,
-    "processing": Outcome.PENDING,
-    "queued": Outcome.PENDING,
-}
 
 D = TypeVar("D", bound=BaseModel)
 
@@ -64,12 +59,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-class _Envelope(_Model):
-    status: bool
-    message: str = ""
+class _Answer(_Model, Generic[D]):
+    """A 2xx answer whose top-level ``status`` was already found ``true``."""
 
-
-class _Answer(_Envelope, Generic[D]):
     data: D
 
 
@@ -79,25 +71,19 @@ class _InitializeData(_Model):
     reference: str = Field(min_length=1)
 
 
-class _VerifyData(_Model):
-    id: StrictInt | str
-    status: str
-    reference: str
-    amount: StrictInt = Field(ge=0)
-    currency: str = Field(min_length=1)
-    paid_at: AwareDatetime | None = None
-    gateway_response: str | None = None
-
-
 class _RefundData(_Model):
     id: StrictInt | str
     status: str
 
 
 class PaystackClient(OwnsHttpClient):
-    """Paystack's initialize, verify and refund; ``verify_many`` for bounded-concurrency
-    sweeps. Thread-safe (one ``httpx.Client``, shared). Close it, or use it as a context
-    manager, unless the ``httpx.Client`` was injected (its owner closes that)."""
+    """Paystack's initialize, verify and refund. Thread-safe (one ``httpx.Client``, shared by
+    a sweep's worker threads; ``concurrency`` sizes its connection pool). Close it, or use it
+    as a context manager, unless the ``httpx.Client`` was injected (its owner closes that).
+
+    Without ``client`` or ``transport`` its connections honour the overall deadline of each
+    attempt (``deadline_transport``); an injected client or transport bounds each phase
+    only (httpx's own timeouts)."""
 
     def __init__(
         self,
@@ -122,13 +108,16 @@ class PaystackClient(OwnsHttpClient):
         self.timeout = timeout
         self.concurrency = concurrency
         self._owns_client = client is None
+        limits = httpx.Limits(max_connections=max(concurrency, 10))
         self._client = client or httpx.Client(
-            transport=transport,
+            transport=transport or deadline_transport(limits=limits),
             timeout=timeout,
-            limits=httpx.Limits(max_connections=max(concurrency, 10)),
+            limits=limits,
         )
         self._retry = retry or RetryPolicy()
-        self._caller = Caller(self._client, "paystack", self._retry, log, sleep=sleep, rand=rand)
+        self._caller = Caller(
+            self._client, "paystack", self._retry, log, sleep=sleep, rand=rand, timeout=timeout
+        )
 
     @classmethod
     def from_settings(
@@ -157,6 +146,11 @@ class PaystackClient(OwnsHttpClient):
             f"PaystackClient(base_url={self.base_url!r}, timeout={self.timeout}, "
             f"max_retries={self._retry.max_retries}, concurrency={self.concurrency})"
         )
+
+    @property
+    def call_budget(self) -> float:
+        """The longest one call may take, in seconds, retries and waits included."""
+        return self._retry.call_budget(self.timeout)
 
     # -- the port --------------------------------------------------------------------------
 
@@ -190,67 +184,29 @@ class PaystackClient(OwnsHttpClient):
         return Initialized(data.authorization_url, data.access_code, data.reference)
 
     def verify(self, reference: str) -> Verification:
-        """``GET /transaction/verify/:reference``, mapped as the module docstring says.
+        """``GET /transaction/verify/:reference``, classified as the module docstring says.
         Does not compare amount or currency with what was asked: the ledger does."""
         _check_reference(reference)
         path = f"/transaction/verify/{quote(reference, safe='')}"
         response = self._call("GET", path, "verify", log_path=path)
-        if response.status_code in (400, 404) and _is_not_found(response):
-            return Verification(Outcome.NOT_FOUND, "not_found")
-        data = self._data(response, _Answer[_VerifyData], f"verify of {reference}").data
-        if data.reference != reference:
-            raise ProviderError(
-                f"paystack answered verify of {reference} about another reference "
-                f"{one_line(data.reference, limit=60)!r}"
-            )
-        outcome = STATUS_OUTCOMES.get(data.status)
-        if outcome is None:
-            raise ProviderError(
-                f"paystack answered an unknown transaction status "
-                f"{one_line(data.status, limit=40)!r} for {reference}"
-            )
-        return Verification(
-            outcome,
-            data.status,
-            amount=data.amount,
-            currency=data.currency,
-            provider_transaction_id=str(data.id),
-            paid_at=data.paid_at if outcome is Outcome.SUCCESS else None,
-            gateway_response=data.gateway_response,
-        )
+        return classify_verify(response, reference, safe=self._safe)
 
     def refund(self, *, reference: str, amount: int) -> RefundAccepted:
         """``POST /refund`` of ``amount`` (minor units) of the payment ``reference``. Not
-        replayed after a read timeout or 5xx: ``ProviderUnavailable`` says to check first."""
+        replayed after a read timeout or 5xx: ``ProviderUnavailable`` says to check first.
+        An unusable 2xx answer (``ProviderAnswerInvalid``) leaves the outcome unknown too."""
         _check_reference(reference)
         body = {"transaction": reference, "amount": amount}
         response = self._call("POST", "/refund", "refund", json_body=body, replay_safe=False)
-        data = self._data(response, _Answer[_RefundData], f"refund of {reference}").data
+        try:
+            data = self._data(response, _Answer[_RefundData], f"refund of {reference}").data
+        except ProviderAnswerInvalid as exc:
+            raise ProviderAnswerInvalid(
+                f"{exc}; the refund may have been accepted: check with paystack before "
+                "trying again",
+                exc.digest,
+            ) from None
         return RefundAccepted(refund_reference=str(data.id), status=data.status)
-
-    # -- sweeps ----------------------------------------------------------------------------
-
-    def verify_many(
-        self, references: Iterable[str], *, concurrency: int | None = None
-    ) -> dict[str, Verification | ProviderError]:
-        """Verify each reference with at most ``concurrency`` calls in flight (default
-        ``LEDGER_PROVIDER_CONCURRENCY``). One reference's failure is its entry, never the
-        others'. Keys keep the order given; duplicates are verified once. Bound the batch
-        size yourself: the result holds one entry per reference. An empty reference is
-        ``InvalidInput`` before any call (a payment without one is timed out, not verified)."""
-        unique = list(dict.fromkeys(references))
-        for reference in unique:
-            _check_reference(reference)
-        workers = max(1, min(concurrency or self.concurrency, len(unique) or 1))
-
-        def one(reference: str) -> Verification | ProviderError:
-            try:
-                return self.verify(reference)
-            except ProviderError as exc:
-                return exc
-
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paystack") as pool:
-            return dict(zip(unique, pool.map(one, unique), strict=True))
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -277,15 +233,24 @@ class PaystackClient(OwnsHttpClient):
         return self._caller.send(request, call=what, path=log_path or path, replay_safe=replay_safe)
 
     def _data(self, response: httpx.Response, model: type[D], what: str) -> D:
-        """The answer as ``model``, after the HTTP status and the top-level ``status``."""
+        """The answer as ``model``: ``ProviderMisconfigured`` for 401/403, a body that is not
+        JSON or an unexpected status; ``ProviderError`` with Paystack's message for a
+        refusal (another 4xx, or ``status: false``); ``ProviderAnswerInvalid`` for a 2xx
+        that is not ``model``."""
         code = response.status_code
+        if code in (401, 403):
+            reason = f"the secret key was refused (HTTP {code}): {self._message(response)}"
+            raise misconfigured("paystack", what, response, reason)
+        payload = read_json(response, provider="paystack", what=what)
         if code >= 400:
             raise ProviderError(f"paystack refused {what} (HTTP {code}): {self._message(response)}")
-        payload = read_json(response, provider="paystack", what=what)
-        envelope = parse(_Envelope, payload, provider="paystack", what=what)
-        if not envelope.status:
-            raise ProviderError(f"paystack refused {what}: {self._safe(envelope.message)}")
-        return parse(model, payload, provider="paystack", what=what)
+        if not 200 <= code < 300:
+            raise misconfigured("paystack", what, response, f"unexpected HTTP {code}")
+        if not isinstance(payload, dict) or not isinstance(payload.get("status"), bool):
+            raise invalid("paystack", what, response, "status: missing or not a boolean")
+        if payload["status"] is False:
+            raise ProviderError(f"paystack refused {what}: {self._message(response)}")
+        return parse(model, payload, provider="paystack", what=what, response=response)
 
     def _message(self, response: httpx.Response) -> str:
         try:
@@ -303,22 +268,6 @@ class PaystackClient(OwnsHttpClient):
 def _check_reference(reference: str) -> None:
     if not reference or not reference.strip():
         raise InvalidInput("a payment reference is required")
-
-
-def _is_not_found(response: httpx.Response) -> bool:
-    """Paystack's answer for an unknown reference (fixtures/paystack/verify_not_found.json):
-    ``status: false`` with code ``transaction_not_found``, or (older answers) a message
-    saying the reference was not found."""
-    try:
-        payload = json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return False
-    if not isinstance(payload, dict) or payload.get("status") is not False:
-        return False
-    if payload.get("code") == "transaction_not_found":
-        return True
-    message = payload.get("message")
-    return isinstance(message, str) and "reference not found" in message.lower()
 
 
 __all__ = ["DEFAULT_URL", "STATUS_OUTCOMES", "PaystackClient"]

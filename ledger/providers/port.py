@@ -1,8 +1,21 @@
 """The payment-provider port: what the ledger needs from Paystack (or a fake, or the simulator).
 
-Implementations raise ``ProviderUnavailable`` for what a retry may fix (network error, timeout,
-5xx, 429) and ``ProviderError`` for a refusal or an answer that cannot be used. They never put
-a secret key in an exception, a log line or a repr.
+Every answer to ``verify`` is exactly one of five classes (docs/providers.md), and the types
+keep them apart so that a caller cannot mistake one for another:
+
+- **definitive**: a ``Verification`` whose ``outcome`` is SUCCESS, FAILED or PENDING (a
+  well-formed body about this reference with a known ``data.status``);
+- **not found**: a ``Verification`` with ``outcome`` NOT_FOUND (Paystack's documented answer
+  for a reference it never saw);
+- **unreachable**: ``ProviderUnavailable`` (network error, timeout, the call's deadline, 5xx,
+  429, after the retries);
+- **misconfigured**: ``ProviderMisconfigured`` (401/403, a body that is not JSON, a 404 that
+  is not Paystack's not-found answer): says nothing about any payment;
+- **invalid**: ``ProviderAnswerInvalid`` (JSON that cannot be trusted about this reference).
+
+The last two carry an ``AnswerDigest``. Other refusals (``initialize``, ``refund``) are plain
+``ProviderError`` with the provider's message. Implementations never put a secret key in an
+exception, a log line or a repr.
 """
 
 from dataclasses import dataclass
@@ -12,7 +25,7 @@ from typing import Any, Protocol
 
 
 class Outcome(StrEnum):
-    """What a verification says about the money (docs/design.md's outcome table)."""
+    """What a verification says about the money (docs/providers.md's outcome table)."""
 
     SUCCESS = "success"  # data.status success: money arrived (amount/currency to be checked)
     FAILED = "failed"  # failed, abandoned, reversed
@@ -22,6 +35,16 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Verification:
+    """A definitive or not-found answer about one reference.
+
+    Amounts are the provider's figures as sent, in minor units, and may lie outside what
+    the ledger can book (above 10^12, say): deciding what fits is the ledger's job, never a
+    reason to drop a success. ``currency`` is the code upper-cased for comparison (``ngn`` is
+    ``NGN``; it may be one the ledger does not settle, such as ``XOF``); ``raw_currency`` is
+    the code exactly as sent. ``amount`` is what was charged; ``requested_amount``, when the
+    provider sends it, is what was asked for: with fees passed on to the customer ``amount``
+    is the larger, and the request's price is to be compared with ``requested_amount``."""
+
     outcome: Outcome
     provider_status: str
     amount: int | None = None
@@ -29,6 +52,9 @@ class Verification:
     provider_transaction_id: str | None = None
     paid_at: datetime | None = None
     gateway_response: str | None = None
+    requested_amount: int | None = None
+    raw_currency: str | None = None
+    reference: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,19 @@
 """A Paystack simulator on loopback: initialize, verify, refund, and signed webhooks.
 
-It answers in the shapes of Paystack's API reference (see ``tests/fixtures``) so the product
-can be exercised end to end without the internet: ``ledger demo`` and the e2e tests point
-``PAYSTACK_URL`` at it, and nothing in the product treats it specially.
+It answers in the shapes of Paystack's API reference (the repository's tests/fixtures/paystack)
+so the product can be exercised end to end without the internet: ``ledger demo`` and the e2e
+tests point ``PAYSTACK_URL`` at it, and nothing in the product treats it specially.
 
-Scripting. Each reference can be given an outcome (any ``data.status``, another amount or
-currency, or ``unknown`` for a reference Paystack never saw) and a queue of faults consumed one
-per request (``{"http": 503}``, ``{"http": 429, "retry_after": 2}``, ``{"http": 401}``,
-``{"timeout": 3.0}`` (sleep, then answer), ``{"malformed": true}``); global ``latency_ms`` and
-global faults apply to every call. Script it from a JSON file (``--script``) or over HTTP:
+Scripting (docs/simulator.md). Each reference can be given an outcome and a shape of its
+answers (``ledger.simulator.answers``: any ``data.status``, another amount or currency,
+customer-borne fees, ``paidAt`` only, an amount as a string, a body about another reference,
+``data`` null, fields left out, or ``unknown`` for a reference Paystack never saw) and a queue
+of faults consumed one per request; global faults apply to any call, and a fault with
+``"repeat": true`` stays for every call. Faults: ``{"http": 401}`` (or any status, with
+``retry_after``), ``{"html": 404}`` (an HTML page, as a wrong base URL gives),
+``{"malformed": true}``, ``{"timeout": 3.0}`` (sleep, then answer), ``{"drip": 0.5}`` (the
+answer one byte every 0.5 s), ``{"answer": {...}}`` (this verify answer shaped so). Global
+``latency_ms`` applies to every call. Script it from a JSON file (``--script``) or over HTTP:
 
     POST /_sim/script      {"references": {"ref-1": {"status": "failed"}}, "faults": [...],
                             "latency_ms": 50}
@@ -31,13 +36,13 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from ledger.simulator.answers import error_body, html_page, now, transaction_data
 
 log = logging.getLogger("ledger.simulator")
 
@@ -75,13 +80,20 @@ class SimState:
             self.calls.clear()
             self.latency_ms = 0
 
-    def take_fault(self, reference: str | None) -> dict[str, Any] | None:
+    def take_fault(self, reference: str | None, *, verify: bool) -> dict[str, Any] | None:
+        """The next fault for a call about ``reference``: the reference's own first, then
+        the global ones. An ``answer`` fault waits for a verify call; a ``repeat`` fault
+        is never used up."""
         with self.lock:
-            if reference and self.scripts.get(reference, {}).get("faults"):
-                fault: dict[str, Any] = self.scripts[reference]["faults"].pop(0)
-                return fault
-            if self.faults:
-                return self.faults.pop(0)
+            queues = [self.scripts.get(reference, {}).get("faults", []) if reference else []]
+            queues.append(self.faults)
+            for queue in queues:
+                for index, fault in enumerate(queue):
+                    if "answer" in fault and not verify:
+                        continue
+                    if not fault.get("repeat"):
+                        queue.pop(index)
+                    return dict(fault)
             return None
 
     def new_id(self) -> int:
@@ -95,38 +107,11 @@ def sign(body: bytes, secret: str) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha512).hexdigest()
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: TID251 - simulator
-
-
-def _verify_data(
-    reference: str, txn: Mapping[str, Any], script: Mapping[str, Any]
-) -> dict[str, Any]:
-    status = str(script.get("status", "success"))
-    paid = status == "success"
-    return {
-        "id": txn["id"],
-        "domain": "test",
-        "status": status,
-        "reference": reference,
-        "amount": int(script.get("amount", txn["amount"])),
-        "requested_amount": int(txn["amount"]),
-        "gateway_response": script.get(
-            "gateway_response", "Successful" if paid else status.capitalize()
-        ),
-        "paid_at": txn.get("paid_at") or (_now() if paid else None),
-        "created_at": txn["created_at"],
-        "channel": "card",
-        "currency": str(script.get("currency", txn["currency"])),
-        "metadata": txn.get("metadata"),
-        "fees": 0,
-        "customer": {"email": txn.get("email")},
-    }
-
-
 class _Handler(BaseHTTPRequestHandler):
     server: "_Server"
     protocol_version = "HTTP/1.1"
+    _drip: float = 0.0  # seconds between two bytes of this answer (a drip fault)
+    _shape: dict[str, Any] = {}  # answer-shaping keys of an answer fault, set per request
 
     def setup(self) -> None:
         super().setup()
@@ -139,15 +124,43 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- plumbing ------------------------------------------------------------------------
 
-    def _send(self, status: int, body: Any, *, headers: Mapping[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if self._drip:
+            self._send_dripping(status, raw, headers or {}, content_type)
+            return
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(raw)
+
+    def _send_dripping(
+        self, status: int, raw: bytes, headers: Mapping[str, str], content_type: str
+    ) -> None:
+        """The whole answer, status line first, one byte every ``self._drip`` seconds, until
+        it is sent or the client hangs up (then the connection is closed)."""
+        lines = [f"HTTP/1.1 {status} {self.responses.get(status, ('',))[0]}"]
+        lines += [f"Content-Type: {content_type}", f"Content-Length: {len(raw)}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        answer = ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+        self.close_connection = True
+        for offset in range(len(answer)):
+            try:
+                self.wfile.write(answer[offset : offset + 1])
+            except OSError:  # the client gave up: what the drip is for
+                log.info("simulator drip cut off by the client after %d bytes", offset)
+                return
+            time.sleep(self._drip)
 
     def _body(self) -> dict[str, Any]:
         length = int(self.headers.get("Content-Length") or 0)
@@ -162,40 +175,52 @@ class _Handler(BaseHTTPRequestHandler):
         expected = f"Bearer {self.server.state.secret}"
         return hmac.compare_digest(self.headers.get("Authorization", ""), expected)
 
-    def _fault(self, reference: str | None) -> bool:
-        """Apply latency and the next scripted fault; True when the answer was sent."""
+    def _fault(self, reference: str | None, *, verify: bool) -> bool:
+        """Apply latency and the next scripted fault; True when the answer was sent. A
+        ``drip`` or an ``answer`` fault shapes the answer the route sends next."""
         state = self.server.state
         if state.latency_ms:
             time.sleep(state.latency_ms / 1000)
-        fault = state.take_fault(reference)
+        fault = state.take_fault(reference, verify=verify)
         if fault is None:
             return False
         if "timeout" in fault:
             time.sleep(float(fault["timeout"]))
             return False
+        if "drip" in fault:
+            self._drip = float(fault["drip"])
+            return False
+        if "answer" in fault:
+            self._shape = dict(fault["answer"])
+            return False
         if fault.get("malformed"):
             self._send(200, b'{"status": true, "data": {')
             return True
+        if "html" in fault:
+            self._send(int(fault["html"]), html_page(int(fault["html"])), content_type="text/html")
+            return True
         status = int(fault.get("http", 500))
         headers = {"Retry-After": str(fault["retry_after"])} if "retry_after" in fault else {}
-        message = HTTPStatus(status).phrase
-        self._send(status, {"status": False, "message": message}, headers=headers)
+        self._send(status, error_body(status), headers=headers)
         return True
 
-    def _answered_early(self, method: str, path: str, reference: str | None) -> bool:
+    def _answered_early(
+        self, method: str, path: str, reference: str | None, *, verify: bool = False
+    ) -> bool:
         """Record the call, then serve its scripted fault or a 401 for a wrong key; True
         when that answer was sent and the route must not answer again."""
+        self._drip, self._shape = 0.0, {}  # one handler serves every request of a connection
         self._record(method, path)
-        if self._fault(reference):
+        if self._fault(reference, verify=verify):
             return True
         if not self._authorised():
-            self._send(401, {"status": False, "message": "Invalid key"})
+            self._send(401, error_body(401))
             return True
         return False
 
     def _record(self, method: str, path: str) -> None:
         with self.server.state.lock:
-            self.server.state.calls.append({"method": method, "path": path, "at": _now()})
+            self.server.state.calls.append({"method": method, "path": path, "at": now()})
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -255,7 +280,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "currency": str(body.get("currency") or "NGN"),
                 "email": body.get("email"),
                 "metadata": body.get("metadata"),
-                "created_at": _now(),
+                "created_at": now(),
             }
         self._send(
             200,
@@ -271,18 +296,19 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _verify(self, reference: str) -> None:
-        if self._answered_early("GET", f"/transaction/verify/{reference}", reference):
+        path = f"/transaction/verify/{reference}"
+        if self._answered_early("GET", path, reference, verify=True):
             return
         state = self.server.state
         with state.lock:
-            script = dict(state.scripts.get(reference, {}))
+            script = {**state.scripts.get(reference, {}), **self._shape}
             txn = state.transactions.get(reference)
             if txn is None and script and not script.get("unknown"):
                 txn = {
                     "id": state.next_id + 1,
                     "amount": int(script.get("amount", 0)),
                     "currency": str(script.get("currency", "NGN")),
-                    "created_at": _now(),
+                    "created_at": now(),
                 }
                 state.next_id += 1
                 state.transactions[reference] = txn
@@ -297,7 +323,7 @@ class _Handler(BaseHTTPRequestHandler):
                 },
             )
             return
-        data = _verify_data(reference, txn, script)
+        data = None if script.get("data_null") else transaction_data(reference, txn, script)
         self._send(200, {"status": True, "message": "Verification successful", "data": data})
 
     def _refund(self, body: dict[str, Any]) -> None:
@@ -331,7 +357,7 @@ class _Handler(BaseHTTPRequestHandler):
                     "currency": txn["currency"],
                     "amount": amount,
                     "id": refund["id"],
-                    "createdAt": _now(),
+                    "createdAt": now(),
                 },
             },
         )
@@ -365,7 +391,7 @@ def webhook_body(state: SimState, event: str, reference: str) -> dict[str, Any]:
     if txn is None:
         raise KeyError(f"unknown reference {reference}")
     if event == "charge.success":
-        data = _verify_data(reference, txn, {**script, "status": "success"})
+        data = transaction_data(reference, txn, {**script, "status": "success"})
         return {"event": event, "data": data}
     if event == "refund.processed":
         amount = refund["amount"] if refund else txn["amount"]

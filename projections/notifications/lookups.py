@@ -3,12 +3,14 @@ request, reference and refund. Derived from events like any read table (rebuilda
 by the outbox itself so it never waits on, or races, another projector.
 
 A batch reads the rows it needs with one query per table (``prefetch``), changes them in
-memory (``track``), and writes the changed ones back with one upsert per table (``flush``),
-in the batch's transaction. A row the prefetch missed is read on demand.
+memory (``track``: one handler per event class), and writes the changed ones back with one
+upsert per table (``flush``), in the batch's transaction. A row the prefetch missed is read
+on demand.
 """
 
+import functools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.domain import DomainEventProtocol
 
@@ -18,6 +20,7 @@ from ledger.domain.transaction import Transaction
 from ledger.domain.user import User
 from ledger.domain.wallet import Wallet
 from projections.db import ReadDB
+from projections.dispatch import Handlers
 from projections.engine import Tables
 from projections.schema import Table
 
@@ -90,18 +93,19 @@ class Lookups:
         requests: set[str] = set()
         users: set[str] = set()
         for event in events:
-            kind, origin = type(event), getattr(event, "originator_id", None)
             if isinstance(event, _PAYMENT_EVENTS):
-                payments.add(str(origin))
-            elif kind is Request.RequestDeclined:
-                requests.add(str(origin))
-                payments.add(str(ids.transaction_id(origin)))  # type: ignore[arg-type]
-            elif kind in (Transaction.PaymentInitiated, Transaction.FailedTransactionRecorded):
-                requests.add(str(event.request_id))  # type: ignore[attr-defined]
-            elif kind is Request.RequestCreated:
-                users.update((str(event.fan_id), str(event.celebrity_id)))  # type: ignore[attr-defined]
-            elif kind is Wallet.WalletCreated:
-                users.add(str(event.user_id))  # type: ignore[attr-defined]
+                payments.add(str(event.originator_id))
+            elif isinstance(event, Request.RequestDeclined):
+                requests.add(str(event.originator_id))
+                payments.add(str(ids.transaction_id(event.originator_id)))
+            elif isinstance(
+                event, Transaction.PaymentInitiated | Transaction.FailedTransactionRecorded
+            ):
+                requests.add(str(event.request_id))
+            elif isinstance(event, Request.RequestCreated):
+                users.update((str(event.fan_id), str(event.celebrity_id)))
+            elif isinstance(event, Wallet.WalletCreated):
+                users.add(str(event.user_id))
         self._load("notification_payments", payments)
         for key in payments:
             row = self.rows["notification_payments"].get(key)
@@ -140,43 +144,74 @@ class Lookups:
         self.rows[logical][text] = row
         self.changed[logical].add(text)
 
-    def track(self, event: Any) -> None:
+    def track(self, event: DomainEventProtocol[Any]) -> None:
         """Fold ``event`` into the lookup rows (events that change none are ignored)."""
-        kind, origin = type(event), event.originator_id
-        if kind is User.UserRegistered:
-            self._put("notification_users", origin, external_id=event.external_id)
-        elif kind is Request.RequestCreated:
-            self._put(
-                "notification_requests",
-                origin,
-                fan_id=str(event.fan_id),
-                celebrity_id=str(event.celebrity_id),
-                amount=event.amount,
-                currency=event.currency,
-            )
-        elif kind in (Transaction.PaymentInitiated, Transaction.FailedTransactionRecorded):
-            self._put(
-                "notification_payments",
-                origin,
-                request_id=str(event.request_id),
-                reference=getattr(event, "reference", None),
-                amount=event.amount,
-                currency=event.currency,
-            )
-        elif kind is Transaction.PaymentFlagged:
-            self._put("notification_payments", origin, flagged_currency=event.currency)
-        elif kind is Transaction.EscrowRefunded:
-            row = self.get("notification_payments", origin) or {}
-            currency = row.get("flagged_currency") or row.get("currency")
-            self._put(
-                "notification_payments",
-                origin,
-                refund_amount=event.amount,
-                refund_currency=currency,
-                flagged_currency=None,
-            )
-        elif kind is Transaction.ReviewResolved:
-            self._put("notification_payments", origin, flagged_currency=None)
+        handler = self.TRACKED.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    @functools.singledispatchmethod
+    def _track(self, event: object) -> None:
+        """Events that change no lookup row."""
+
+    @_track.register
+    def _user_registered(self, event: User.UserRegistered) -> None:
+        self._put("notification_users", event.originator_id, external_id=event.external_id)
+
+    @_track.register
+    def _request_created(self, event: Request.RequestCreated) -> None:
+        self._put(
+            "notification_requests",
+            event.originator_id,
+            fan_id=str(event.fan_id),
+            celebrity_id=str(event.celebrity_id),
+            amount=event.amount,
+            currency=event.currency,
+        )
+
+    @_track.register
+    def _payment_initiated(self, event: Transaction.PaymentInitiated) -> None:
+        self._payment(event, event.reference)
+
+    @_track.register
+    def _failed_recorded(self, event: Transaction.FailedTransactionRecorded) -> None:
+        self._payment(event, None)
+
+    def _payment(
+        self,
+        event: Transaction.PaymentInitiated | Transaction.FailedTransactionRecorded,
+        reference: str | None,
+    ) -> None:
+        self._put(
+            "notification_payments",
+            event.originator_id,
+            request_id=str(event.request_id),
+            reference=reference,
+            amount=event.amount,
+            currency=event.currency,
+        )
+
+    @_track.register
+    def _payment_flagged(self, event: Transaction.PaymentFlagged) -> None:
+        self._put("notification_payments", event.originator_id, flagged_currency=event.currency)
+
+    @_track.register
+    def _escrow_refunded(self, event: Transaction.EscrowRefunded) -> None:
+        row = self.get("notification_payments", event.originator_id) or {}
+        currency = row.get("flagged_currency") or row.get("currency")
+        self._put(
+            "notification_payments",
+            event.originator_id,
+            refund_amount=event.amount,
+            refund_currency=currency,
+            flagged_currency=None,
+        )
+
+    @_track.register
+    def _review_resolved(self, event: Transaction.ReviewResolved) -> None:
+        self._put("notification_payments", event.originator_id, flagged_currency=None)
+
+    TRACKED: ClassVar[Handlers[None]] = Handlers(_track)
 
     def flush(self) -> None:
         """Upsert every changed row, one statement per table."""

@@ -40,16 +40,13 @@ from typing import Any
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import Notification
 
-from ledger.domain.request import Request
-from ledger.domain.transaction import Transaction
-from ledger.domain.user import User
-from ledger.domain.wallet import Wallet
+from ledger.domain.base import LedgerAggregate
 from projections import schema
 from projections.db import ReadDB
 from projections.engine import Projector, Tables, read_position
 from projections.notifications.lookups import Lookups
 from projections.notifications.messages import Message
-from projections.notifications.wording import HANDLERS
+from projections.notifications.wording import WORDED
 from projections.schema import Index, Table
 
 NOTIFICATIONS = "notifications"
@@ -101,7 +98,7 @@ class _Unit:
         outbox already passed)."""
         return self.floor is None or stored.id > self.floor
 
-    def enqueue(self, event: Any, stored: Notification, message: Message) -> None:
+    def enqueue(self, event: LedgerAggregate.Event, stored: Notification, message: Message) -> None:
         data = json.dumps(message.data, sort_keys=True, separators=(",", ":"))
         for channel in CHANNELS:
             self.rows.append(
@@ -163,11 +160,15 @@ class Outbox(Projector):
             self._unit = outer
         unit.flush()  # only when every event applied: an error leaves nothing to write
 
+    def handles(self, event_class: type) -> bool:
+        return Lookups.TRACKED.handles(event_class) or WORDED.handles(event_class)
+
     def apply(
         self, event: DomainEventProtocol[Any], db: ReadDB, tables: Tables, stored: Notification
     ) -> None:
         kind = type(event)
-        if kind not in _TRACKED and kind not in HANDLERS:
+        word = WORDED.get(kind)
+        if word is None and not Lookups.TRACKED.handles(kind):
             return
         unit = self._unit
         single = unit is None or unit.db is not db or unit.tables != dict(tables)
@@ -176,24 +177,12 @@ class Outbox(Projector):
             unit.lookups.prefetch([event])
         assert unit is not None
         unit.lookups.track(event)
-        handler = HANDLERS.get(kind)
-        if handler is not None and unit.wants(stored):
-            for message in handler(event, unit.lookups):
+        if word is not None and unit.wants(stored):
+            assert isinstance(event, LedgerAggregate.Event)  # what messages are worded for
+            for message in word(event, unit.lookups):
                 unit.enqueue(event, stored, message)
         if single:
             unit.flush()
 
-
-# Events that only feed the lookup tables.
-_TRACKED: frozenset[type] = frozenset(
-    {
-        User.UserRegistered,
-        Request.RequestCreated,
-        Transaction.PaymentInitiated,
-        Transaction.FailedTransactionRecorded,
-        Transaction.ReviewResolved,
-        Wallet.WalletCreated,
-    }
-)
 
 __all__ = ["CHANNELS", "NOTIFICATIONS", "NOTIFICATIONS_TABLE", "Outbox", "idempotency_key"]

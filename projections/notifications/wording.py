@@ -1,21 +1,26 @@
 """Which events produce which messages, for whom, with which fields (see ``outbox``).
 
-Each handler takes the event and the batch's ``Lookups`` and returns its messages (none when
-a party cannot be found: a message is never worth stopping the outbox for, and such an event
-would only come from a damaged log, which ``audit verify`` reports). Human fields are
+``messages(event, lookups)`` dispatches on the event's class to its handler, one per event
+class (``functools.singledispatch``; ``WORDED`` looks them up for the outbox), which returns
+the event's messages (none when a party cannot be found: a message is never worth stopping
+the outbox for, and such an event would only come from a damaged log, which ``audit verify``
+reports). Human fields are
 formatted (``NGN 5,000.00``); ``data`` carries the machine form for the webhook.
 """
 
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ledger.domain import ids
+from ledger.domain.base import LedgerAggregate
 from ledger.domain.money import format_major
 from ledger.domain.request import Request
 from ledger.domain.transaction import Transaction
 from ledger.domain.wallet import Wallet
 from ledger.errors import InvalidInput
+from projections.dispatch import Handlers
 from projections.notifications.lookups import Lookups, Row
 from projections.notifications.messages import (
     FLAG_REASONS,
@@ -28,8 +33,6 @@ from projections.notifications.messages import (
 
 log = logging.getLogger("ledger.projections")
 
-Handler = Callable[[Any, Lookups], Sequence[Message]]
-HANDLERS: dict[type, Handler] = {}
 
 # RequestDeclined's reason -> the fan's template
 _DECLINED = {
@@ -49,12 +52,10 @@ def _money(amount: int, currency: str) -> str:
         return f"{currency} {amount} (minor units)"
 
 
-def _handles(cls: type) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        HANDLERS[cls] = handler
-        return handler
-
-    return register
+@functools.singledispatch
+def messages(event: object, lookups: Lookups) -> Sequence[Message]:
+    """The messages ``event`` produces (none for an event that has no wording)."""
+    return ()
 
 
 def _message(
@@ -67,7 +68,7 @@ def _to_user(
     lookups: Lookups,
     user_id: object,
     template: str,
-    event: Any,
+    event: LedgerAggregate.Event,
     fields: dict[str, str],
     data: dict[str, Any],
 ) -> list[Message]:
@@ -82,7 +83,7 @@ def _to_user(
     return [_message(template, str(user_id), ref, fields, data)]
 
 
-def _payment(lookups: Lookups, event: Any) -> tuple[Row, Row] | None:
+def _payment(lookups: Lookups, event: LedgerAggregate.Event) -> tuple[Row, Row] | None:
     payment = lookups.get("notification_payments", event.originator_id)
     if payment is None:
         return None
@@ -94,8 +95,8 @@ def _ids(payment: Row) -> dict[str, Any]:
     return {"request_id": payment["request_id"], "reference": payment["reference"]}
 
 
-@_handles(Transaction.PaymentVerified)
-def _payment_received(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _payment_received(event: Transaction.PaymentVerified, lookups: Lookups) -> list[Message]:
     found = _payment(lookups, event)
     if found is None:
         return []
@@ -110,8 +111,8 @@ def _payment_received(event: Any, lookups: Lookups) -> list[Message]:
     return _to_user(lookups, request["fan_id"], "payment_received", event, fields, data)
 
 
-@_handles(Request.RequestDeclined)
-def _declined(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _declined(event: Request.RequestDeclined, lookups: Lookups) -> list[Message]:
     template = _DECLINED.get(event.reason)
     request = lookups.get("notification_requests", event.originator_id)
     if template is None or request is None:
@@ -133,8 +134,8 @@ def _declined(event: Any, lookups: Lookups) -> list[Message]:
     return _to_user(lookups, request["fan_id"], template, event, fields, data)
 
 
-@_handles(Transaction.EscrowReleased)
-def _released(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _released(event: Transaction.EscrowReleased, lookups: Lookups) -> list[Message]:
     found = _payment(lookups, event)
     if found is None:
         return []
@@ -156,7 +157,9 @@ def _released(event: Any, lookups: Lookups) -> list[Message]:
     return _to_user(lookups, request["celebrity_id"], "escrow_released", event, fields, data)
 
 
-def _refund(event: Any, lookups: Lookups, template: str) -> list[Message]:
+def _refund(
+    event: Transaction.EscrowRefunded | Transaction.RefundConfirmed, lookups: Lookups, template: str
+) -> list[Message]:
     found = _payment(lookups, event)
     if found is None or found[0]["refund_amount"] is None:
         return []
@@ -176,18 +179,18 @@ def _refund(event: Any, lookups: Lookups, template: str) -> list[Message]:
     return _to_user(lookups, request["fan_id"], template, event, fields, data)
 
 
-@_handles(Transaction.EscrowRefunded)
-def _refund_issued(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _refund_issued(event: Transaction.EscrowRefunded, lookups: Lookups) -> list[Message]:
     return _refund(event, lookups, "refund_issued")
 
 
-@_handles(Transaction.RefundConfirmed)
-def _refund_confirmed(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _refund_confirmed(event: Transaction.RefundConfirmed, lookups: Lookups) -> list[Message]:
     return _refund(event, lookups, "refund_confirmed")
 
 
-@_handles(Transaction.PaymentFlagged)
-def _flagged(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _flagged(event: Transaction.PaymentFlagged, lookups: Lookups) -> list[Message]:
     found = _payment(lookups, event)
     if found is None:
         return []
@@ -215,11 +218,13 @@ def _flagged(event: Any, lookups: Lookups) -> list[Message]:
     return [_message("payment_flagged", OPERATORS, None, fields, data)]
 
 
-@_handles(Wallet.WalletCreated)
-def _wallet_created(event: Any, lookups: Lookups) -> list[Message]:
+@messages.register
+def _wallet_created(event: Wallet.WalletCreated, lookups: Lookups) -> list[Message]:
     fields = {"currency": event.currency}
     data = {"currency": event.currency}
     return _to_user(lookups, event.user_id, "wallet_created", event, fields, data)
 
 
-__all__ = ["HANDLERS", "Handler"]
+WORDED: Handlers[Sequence[Message]] = Handlers(messages)
+
+__all__ = ["WORDED", "messages"]

@@ -186,3 +186,23 @@ def test_serve_refuses_a_bad_setting_before_starting(store: Store) -> None:
     assert result.stderr.decode().startswith("error: invalid setting LEDGER_API_TOKENS")
     assert b"short" not in result.stderr
     assert sys.executable  # the script runs in this venv
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+def test_a_ten_megabyte_body_is_413_over_a_real_socket(server: Server, store: Store) -> None:
+    body = b'{"fan": "fan-1", "celebrity": "star-1", "amount": 5, "currency": "NGN", "pad": "'
+    body += b"x" * (10 * 1000 * 1000) + b'"}'
+    declared = server.http.post("/requests", content=body)
+    assert declared.status_code == 413
+    assert declared.json()["error"] == "payload_too_large"
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 65_536):
+            yield body[start : start + 65_536]
+
+    chunked = server.http.post("/requests", content=chunks())
+    assert "content-length" not in chunked.request.headers
+    assert chunked.status_code == 413
+    assert chunked.json()["error"] == "payload_too_large"
+    assert store.head() == 0
+    assert server.ok("GET", "/healthz")

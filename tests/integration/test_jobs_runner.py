@@ -184,8 +184,8 @@ def test_small_batches_still_reach_every_item(
     assert world.run(RELEASE).counts.succeeded == 10
     for name, sizes in pages.items():
         assert max(sizes) <= 3, name
-    assert pages["list_pending_payments"] == [3, 3, 3, 1, 0]
-    assert pages["list_releasable"] == [3, 3, 3, 1, 0]
+    assert pages["list_pending_payments"] == [3, 3, 3, 1]  # a short page is the last
+    assert pages["list_releasable"] == [3, 3, 3, 1]  # a short page is the last
     assert all(world.txn(p).status is TxStatus.COMPLETED for p in due)
     assert all(world.txn(p).escrow_status is EscrowStatus.RELEASED for p in held)
 

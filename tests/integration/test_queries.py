@@ -14,6 +14,7 @@ from ledger.domain import ids
 from ledger.errors import InvalidInput
 from projections import queries
 from projections.db import ReadDB
+from projections.report_filter import ReportFilter
 from projections.wiring import read_side
 from tests.conftest import T0
 
@@ -117,12 +118,22 @@ def test_escrow_report_filters_by_currency_celebrity_request_status_and_window(
     history: History,
 ) -> None:
     db, txn = history.db, history.txn
-    assert _ids(queries.escrow_report(db, now=NOW, currency="GHS")) == [txn["held_ghs"]]
-    assert _ids(queries.escrow_report(db, now=NOW, celebrity="star-1")) == [txn["held_done"]]
-    assert _ids(queries.escrow_report(db, now=NOW, status="COMPLETED")) == [txn["held_done"]]
-    assert _ids(queries.escrow_report(db, now=NOW, since=T0 + 2 * H)) == [txn["held_ghs"]]
-    assert _ids(queries.escrow_report(db, now=NOW, until=T0 + 2 * H)) == [txn["held_done"]]
-    assert queries.escrow_report(db, now=NOW, celebrity="star-3") == []
+    assert _ids(queries.escrow_report(db, ReportFilter(currency="GHS"), now=NOW)) == [
+        txn["held_ghs"]
+    ]
+    assert _ids(queries.escrow_report(db, ReportFilter(celebrity="star-1"), now=NOW)) == [
+        txn["held_done"]
+    ]
+    assert _ids(queries.escrow_report(db, ReportFilter(status="COMPLETED"), now=NOW)) == [
+        txn["held_done"]
+    ]
+    assert _ids(queries.escrow_report(db, ReportFilter(since=T0 + 2 * H), now=NOW)) == [
+        txn["held_ghs"]
+    ]
+    assert _ids(queries.escrow_report(db, ReportFilter(until=T0 + 2 * H), now=NOW)) == [
+        txn["held_done"]
+    ]
+    assert queries.escrow_report(db, ReportFilter(celebrity="star-3"), now=NOW) == []
 
 
 def test_times_with_another_offset_are_compared_as_the_same_instant_in_utc(
@@ -130,7 +141,7 @@ def test_times_with_another_offset_are_compared_as_the_same_instant_in_utc(
 ) -> None:
     lagos = timezone(timedelta(hours=1))
     since = (T0 + 2 * H).astimezone(lagos)  # 11:00+01:00 is 10:00 UTC
-    rows = queries.escrow_report(history.db, now=NOW.astimezone(lagos), since=since)
+    rows = queries.escrow_report(history.db, ReportFilter(since=since), now=NOW.astimezone(lagos))
     assert _ids(rows) == [history.txn["held_ghs"]]
     assert rows[0].age_seconds == 28 * 3600
     assert rows[0].created_at.utcoffset() == timedelta(0)
@@ -160,16 +171,18 @@ def test_payments_report_filters_by_status_escrow_status_currency_celebrity_and_
     history: History,
 ) -> None:
     db, txn = history.db, history.txn
-    assert _ids(queries.payments_report(db, status="FAILED")) == [txn["failed"]]
-    assert _ids(queries.payments_report(db, escrow_status="REFUNDED")) == [txn["refunded"]]
-    assert _ids(queries.payments_report(db, currency="GHS")) == [txn["held_ghs"]]
-    assert _ids(queries.payments_report(db, celebrity="star-2")) == [
+    assert _ids(queries.payments_report(db, ReportFilter(status="FAILED"))) == [txn["failed"]]
+    assert _ids(queries.payments_report(db, ReportFilter(escrow_status="REFUNDED"))) == [
+        txn["refunded"]
+    ]
+    assert _ids(queries.payments_report(db, ReportFilter(currency="GHS"))) == [txn["held_ghs"]]
+    assert _ids(queries.payments_report(db, ReportFilter(celebrity="star-2"))) == [
         txn["held_ghs"],
         txn["pending"],
     ]
-    window = queries.payments_report(db, since=T0 + 3 * H, until=T0 + 5 * H)
+    window = queries.payments_report(db, ReportFilter(since=T0 + 3 * H, until=T0 + 5 * H))
     assert _ids(window) == [txn["flagged"], txn["failed"]]
-    assert _ids(queries.payments_report(db, status="PENDING", currency="NGN")) == [
+    assert _ids(queries.payments_report(db, ReportFilter(status="PENDING", currency="NGN"))) == [
         txn["flagged"],
         txn["pending"],
     ]
@@ -180,8 +193,8 @@ def test_review_report_lists_flagged_payments_with_what_arrived(history: History
     assert item.id == history.txn["flagged"]
     assert (item.flag_reason, item.amount, item.flagged_amount) == ("amount_mismatch", 1_000, 900)
     assert (item.flagged_currency, item.status, item.celebrity) == ("NGN", "PENDING", "star-1")
-    assert queries.review_report(history.db, status="FAILED") == []
-    assert queries.review_report(history.db, currency="GHS") == []
+    assert queries.review_report(history.db, ReportFilter(status="FAILED")) == []
+    assert queries.review_report(history.db, ReportFilter(currency="GHS")) == []
 
 
 def test_wallets_report_shows_balances_and_owners(history: History) -> None:
@@ -193,9 +206,13 @@ def test_wallets_report_shows_balances_and_owners(history: History) -> None:
         ("star-2", "GHS", 0, 0, 0),
     ]
     assert rows[0].id == ids.wallet_id(ids.user_id("star-1"), "NGN")
-    assert [w.owner for w in queries.wallets_report(history.db, currency="GHS")] == ["star-2"]
-    assert [w.owner for w in queries.wallets_report(history.db, celebrity="star-1")] == ["star-1"]
-    assert queries.wallets_report(history.db, since=T0 + H) == []
+    assert [w.owner for w in queries.wallets_report(history.db, ReportFilter(currency="GHS"))] == [
+        "star-2"
+    ]
+    assert [
+        w.owner for w in queries.wallets_report(history.db, ReportFilter(celebrity="star-1"))
+    ] == ["star-1"]
+    assert queries.wallets_report(history.db, ReportFilter(since=T0 + H)) == []
 
 
 # -- summary ---------------------------------------------------------------------------------
@@ -228,11 +245,11 @@ def test_summary_gives_money_and_counts_per_currency(history: History) -> None:
 
 
 def test_summary_for_one_currency_celebrity_or_window(history: History) -> None:
-    (ngn,) = queries.summary(history.db, now=NOW, currency="NGN", celebrity="star-2")
+    (ngn,) = queries.summary(history.db, ReportFilter(currency="NGN", celebrity="star-2"), now=NOW)
     assert (ngn.held, ngn.payments_by_status["PENDING"], ngn.oldest_held_at) == (0, 1, None)
-    (late,) = queries.summary(history.db, now=NOW, currency="NGN", since=T0 + 2 * H)
+    (late,) = queries.summary(history.db, ReportFilter(currency="NGN", since=T0 + 2 * H), now=NOW)
     assert (late.held, late.refunded, late.released) == (0, 60_000, 0)
-    (empty,) = queries.summary(history.db, now=NOW, currency="USD")
+    (empty,) = queries.summary(history.db, ReportFilter(currency="USD"), now=NOW)
     assert (empty.currency, empty.verified, empty.payments_by_status["COMPLETED"]) == (
         "USD",
         0,
@@ -340,15 +357,39 @@ def test_users_without_wallet_page_by_id(history: History) -> None:
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda db: queries.payments_report(db, currency="EUR"), "unsupported currency"),
-        (lambda db: queries.payments_report(db, status="DONE"), "unknown payment status"),
-        (lambda db: queries.payments_report(db, escrow_status="HELD"), "unknown escrow status"),
-        (lambda db: queries.escrow_report(db, now=NOW, status="PAID"), "unknown request status"),
-        (lambda db: queries.review_report(db, since=datetime(2026, 1, 1)), "no UTC offset"),
-        (lambda db: queries.wallets_report(db, since=NOW, until=NOW), "must be before"),
-        (lambda db: queries.payments_report(db, celebrity="not valid!"), "invalid user id"),
+        (
+            lambda db: queries.payments_report(db, ReportFilter(currency="EUR")),
+            "unsupported currency",
+        ),
+        (
+            lambda db: queries.payments_report(db, ReportFilter(status="DONE")),
+            "unknown payment status",
+        ),
+        (
+            lambda db: queries.payments_report(db, ReportFilter(escrow_status="HELD")),
+            "unknown escrow status",
+        ),
+        (
+            lambda db: queries.escrow_report(db, ReportFilter(status="PAID"), now=NOW),
+            "unknown request status",
+        ),
+        (
+            lambda db: queries.review_report(db, ReportFilter(since=datetime(2026, 1, 1))),
+            "no UTC offset",
+        ),
+        (
+            lambda db: queries.wallets_report(db, ReportFilter(since=NOW, until=NOW)),
+            "must be before",
+        ),
+        (
+            lambda db: queries.payments_report(db, ReportFilter(celebrity="not valid!")),
+            "invalid user id",
+        ),
         (lambda db: queries.payments_report(db, limit=0), "limit"),
-        (lambda db: queries.summary(db, now=NOW, currency="ngn"), "unsupported currency"),
+        (
+            lambda db: queries.summary(db, ReportFilter(currency="ngn"), now=NOW),
+            "unsupported currency",
+        ),
         (lambda db: queries.summary(db, now=datetime(2026, 1, 1)), "no UTC offset"),
         (lambda db: queries.list_users_without_wallet(db, currency="XXX"), "unsupported"),
         (lambda db: queries.list_pending_payments(db, older_than=NOW, after_id="x"), "after_id"),

@@ -1,6 +1,6 @@
 """The Paystack client against respx routes serving the provider fixtures (tests/fixtures):
 the data.status mapping, errors, retries with backoff and Retry-After, initialize, refund,
-bounded-concurrency sweeps, and the secret key kept out of reprs, errors and logs.
+and the secret key kept out of reprs, errors and logs.
 
 HTTP goes through an injected ``httpx.MockTransport(router.handler)``; sleeping is a fake that
 records the delays, so the tests are fast and the waits are asserted exactly.
@@ -9,8 +9,6 @@ records the delays, so the tests are fast and the waits are asserted exactly.
 import json
 import logging
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -324,7 +322,8 @@ def test_429_is_retried_after_the_retry_after_delay(
 def test_a_long_retry_after_is_capped(
     router: respx.Router, make_client: Callable[..., PaystackClient], sleeps: list[float]
 ) -> None:
-    client = make_client(retry=RetryPolicy(max_retries=1, max_retry_after=30.0))
+    # A 30 s timeout gives the call a budget of 60.5 s: the capped wait fits in it.
+    client = make_client(timeout=30.0, retry=RetryPolicy(max_retries=1, max_retry_after=30.0))
     router.get(VERIFY).mock(
         side_effect=[
             httpx.Response(429, headers={"Retry-After": "3600"}),
@@ -544,48 +543,6 @@ def test_a_refund_that_surely_did_not_land_is_retried(
     assert route.call_count == 2
 
 
-# -- sweeps ---------------------------------------------------------------------------------
-
-
-def test_verify_many_keeps_at_most_the_concurrency_in_flight_and_isolates_failures(
-    router: respx.Router, make_client: Callable[..., PaystackClient]
-) -> None:
-    client = make_client(retry=RetryPolicy(max_retries=0))
-    in_flight, peak, lock = [0], [0], threading.Lock()
-
-    def slow(request: httpx.Request) -> httpx.Response:
-        with lock:
-            in_flight[0] += 1
-            peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.02)
-        with lock:
-            in_flight[0] -= 1
-        reference = request.url.path.rsplit("/", 1)[-1]
-        if reference == "ref_5":
-            return httpx.Response(503)
-        body = fixture("verify_success.json")
-        body["data"]["reference"] = reference
-        return httpx.Response(200, json=body)
-
-    router.get(path__startswith="/transaction/verify/").mock(side_effect=slow)
-    references = [f"ref_{n}" for n in range(12)]
-
-    results = client.verify_many([*references, "ref_0"], concurrency=3)
-
-    assert list(results) == references
-    assert peak[0] == 3
-    assert isinstance(results["ref_5"], ProviderUnavailable)
-    assert all(
-        not isinstance(v, Exception) and v.outcome is Outcome.SUCCESS
-        for ref, v in results.items()
-        if ref != "ref_5"
-    )
-
-
-def test_verify_many_of_nothing_is_empty(client: PaystackClient) -> None:
-    assert client.verify_many([]) == {}
-
-
 # -- the secret key and the log lines ------------------------------------------------------
 
 
@@ -694,6 +651,19 @@ def test_provider_settings_have_safe_defaults_and_are_validated(clean_settings: 
         load_settings(LEDGER_PROVIDER_CONCURRENCY="0")
     with pytest.raises(ConfigError, match="PAYSTACK_URL"):
         load_settings(PAYSTACK_URL="ftp://paystack")
+
+
+def test_the_public_key_is_still_accepted_in_the_environment_and_in_dot_env(
+    clean_settings: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Path(".env").write_text("PAYSTACK_PUBLIC_KEY=pk_test_from_dot_env\n")
+    from_dot_env = load_settings()
+    monkeypatch.setenv("PAYSTACK_PUBLIC_KEY", "pk_test_from_the_environment")
+    from_environment = load_settings()
+
+    for settings in (from_dot_env, from_environment):
+        assert "pk_test" not in repr(settings)
+        assert not hasattr(settings, "paystack_public_key")
 
 
 def test_build_ledger_wires_a_paystack_client_when_the_secret_key_is_set(
