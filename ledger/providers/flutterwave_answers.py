@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ledger.errors import AnswerDigest, ProviderAnswerInvalid, ProviderMisconfigured
 from ledger.providers.flutterwave_amounts import loads
 from ledger.providers.flutterwave_models import (
     AnswerProblem,
@@ -29,13 +30,7 @@ from ledger.providers.flutterwave_models import (
     scrub,
 )
 from ledger.providers.http import one_line
-from ledger.providers.payout_port import (
-    AnswerDigest,
-    ProviderAnswerInvalid,
-    ProviderMisconfigured,
-    Transfer,
-    TransferRefused,
-)
+from ledger.providers.payout_port import Transfer, TransferRefused
 
 M = TypeVar("M", bound=BaseModel)
 PROVIDER = "flutterwave"

@@ -8,7 +8,8 @@ Invariants:
   ``ProviderMisconfigured``. A token call that fails for a reason a retry cannot fix is
   ``ProviderMisconfigured`` too; one that a retry may fix stays ``ProviderUnavailable``.
 - Each attempt ends within ``timeout`` seconds from connect to last byte (the sockets of
-  ``deadline_transport`` enforce it); retries and backoff are ``ledger.providers.http``'s. A
+  ``deadline_transport`` enforce it), the whole call within the retry policy's budget;
+  retries and backoff are ``ledger.providers.http``'s. A
   POST is replayed after an ambiguous failure only when it carries an idempotency key or only
   reads (account resolution).
 - One ``X-Trace-Id`` per logical call, the same on its retries and its resend after a 401.
@@ -24,16 +25,18 @@ from typing import Any, Protocol
 
 import httpx
 
-from ledger.errors import ConfigError, ProviderError, ProviderUnavailable
-from ledger.providers.deadline import deadline_transport, within
+from ledger.errors import (
+    AnswerDigest,
+    ConfigError,
+    ProviderAnswerInvalid,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
+from ledger.providers.deadline import deadline_transport
 from ledger.providers.flutterwave_amounts import dumps
 from ledger.providers.flutterwave_answers import Answers
 from ledger.providers.http import Caller, OwnsHttpClient, RetryPolicy
-from ledger.providers.payout_port import (
-    AnswerDigest,
-    ProviderAnswerInvalid,
-    ProviderMisconfigured,
-)
 
 PROVIDER = "flutterwave"
 log = logging.getLogger("ledger.providers.flutterwave")
@@ -63,19 +66,6 @@ class TokenSource(Protocol):
     def replace_rejected(self, rejected: str) -> str: ...
 
 
-class _DeadlineClient(httpx.Client):
-    """An ``httpx.Client`` whose every exchange ends within ``attempt_timeout`` seconds from
-    connect to last byte (with ``deadline_transport``: the sockets enforce it)."""
-
-    def __init__(self, *, attempt_timeout: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._attempt_timeout = attempt_timeout
-
-    def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
-        with within(self._attempt_timeout):
-            return super().send(request, **kwargs)
-
-
 class FlutterwaveHttp(OwnsHttpClient):
     """Sends calls to ``base_url`` and returns their checked ``Answers``."""
 
@@ -99,10 +89,12 @@ class FlutterwaveHttp(OwnsHttpClient):
         self.retry = retry or RetryPolicy()
         self._tokens = tokens
         self._owns_client = client is None
-        self._client = client or _DeadlineClient(
-            attempt_timeout=timeout, transport=transport or deadline_transport(), timeout=timeout
+        self._client = client or httpx.Client(
+            transport=transport or deadline_transport(), timeout=timeout
         )
-        self._caller = Caller(self._client, PROVIDER, self.retry, log, sleep=sleep, rand=rand)
+        self._caller = Caller(
+            self._client, PROVIDER, self.retry, log, sleep=sleep, rand=rand, timeout=timeout
+        )
 
     def request(
         self,

@@ -28,7 +28,13 @@ from urllib.parse import quote
 import httpx
 
 from ledger.config import Settings
-from ledger.errors import ConfigError, InvalidInput, ProviderUnavailable
+from ledger.errors import (
+    AnswerDigest,
+    ConfigError,
+    InvalidInput,
+    ProviderAnswerInvalid,
+    ProviderUnavailable,
+)
 from ledger.providers.flutterwave import FlutterwaveTokenManager
 from ledger.providers.flutterwave_amounts import EXPONENTS, to_major
 from ledger.providers.flutterwave_http import FlutterwaveHttp, TokenSource
@@ -41,9 +47,7 @@ from ledger.providers.flutterwave_models import (
 )
 from ledger.providers.http import OwnsHttpClient, RetryPolicy
 from ledger.providers.payout_port import (
-    AnswerDigest,
     PayoutLookupIncomplete,
-    ProviderAnswerInvalid,
     Recipient,
     ResolvedAccount,
     Transfer,

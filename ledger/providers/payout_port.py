@@ -16,10 +16,9 @@ keep them apart so that a caller cannot mistake one for another:
 
 A documented refusal of a request (``TransferRefused``: insufficient balance, a bad bank code,
 a validation error) means Flutterwave created nothing. ``ProviderMisconfigured``,
-``ProviderAnswerInvalid`` and ``AnswerDigest`` mirror the classes of the same names that the
-Paystack answer classes add to ``ledger.errors``; when both are on one branch these become
-imports from there, and the names stay. Amounts are integer minor units; account numbers never
-appear in a repr, a message or a log line (only their last four digits).
+``ProviderAnswerInvalid`` and ``AnswerDigest`` are ``ledger.errors``'s, shared with Paystack
+and re-exported here. Amounts are integer minor units; account numbers never appear in a repr,
+a message or a log line (only their last four digits).
 """
 
 import re
@@ -29,7 +28,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from ledger.errors import InvalidInput, ProviderError, ProviderUnavailable
+from ledger.errors import (
+    AnswerDigest,
+    InvalidInput,
+    ProviderAnswerInvalid,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,99}")
 _ACCOUNT = re.compile(r"[A-Za-z0-9]{4,34}")
@@ -63,39 +69,6 @@ def check_account_number(number: object) -> str:
     if not _ACCOUNT.fullmatch(text):
         raise InvalidInput("an account number is 4-34 letters or digits")
     return text
-
-
-@dataclass(frozen=True)
-class AnswerDigest:
-    """What an error may say about an answer: the first 16 hex characters of the body's
-    SHA-256, the HTTP status and a one-line reason. Never the body, never a secret."""
-
-    sha256: str
-    http_status: int | None
-    reason: str
-
-    def __str__(self) -> str:
-        status = "none" if self.http_status is None else str(self.http_status)
-        return f"http={status} body_sha256={self.sha256} reason={self.reason}"
-
-
-class ProviderMisconfigured(ProviderError):
-    """The answer says our side is set up wrong (a rejected token even after a refresh, a
-    forbidden call, a wrong base URL, something that is not the provider's API answering). It
-    says nothing about any transfer: stop, touch nothing, tell an operator."""
-
-    def __init__(self, message: str, digest: AnswerDigest) -> None:
-        super().__init__(message)
-        self.digest = digest
-
-
-class ProviderAnswerInvalid(ProviderError):
-    """The provider answered JSON that the ledger cannot trust about this call. Leave the
-    payout as it is and flag it for an operator with ``digest``."""
-
-    def __init__(self, message: str, digest: AnswerDigest) -> None:
-        super().__init__(message)
-        self.digest = digest
 
 
 class TransferRefused(ProviderError):

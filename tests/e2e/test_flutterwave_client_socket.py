@@ -17,14 +17,12 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import ProviderUnavailable
+from ledger.errors import ProviderAnswerInvalid, ProviderMisconfigured, ProviderUnavailable
 from ledger.providers.flutterwave import FlutterwaveTokenManager, SqliteTokenStore
 from ledger.providers.flutterwave_transfers import FlutterwaveTransfers
 from ledger.providers.flutterwave_webhooks import verify_transfer_event
 from ledger.providers.http import RetryPolicy
 from ledger.providers.payout_port import (
-    ProviderAnswerInvalid,
-    ProviderMisconfigured,
     TransferOutcome,
 )
 from ledger.simulator.flutterwave import FlutterwaveSimulator

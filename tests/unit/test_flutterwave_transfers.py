@@ -19,13 +19,17 @@ import httpx
 import pytest
 import respx
 
-from ledger.errors import InvalidInput, ProviderError, ProviderUnavailable
+from ledger.errors import (
+    InvalidInput,
+    ProviderAnswerInvalid,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from ledger.providers.flutterwave_transfers import FlutterwaveTransfers
 from ledger.providers.http import RetryPolicy
 from ledger.providers.payout_port import (
     PayoutLookupIncomplete,
-    ProviderAnswerInvalid,
-    ProviderMisconfigured,
     TransferOutcome,
     TransferRefused,
 )
