@@ -125,6 +125,13 @@ class Settings(BaseSettings):
     flutterwave_timeout: Duration = Field(
         timedelta(seconds=5), validation_alias="FLUTTERWAVE_TIMEOUT"
     )
+    # Payouts (docs/providers.md "Flutterwave transfers"): the v4 API's base URL (no default:
+    # sandbox or production is a choice), retries of a call, and the webhook secret hash.
+    flutterwave_url: str | None = Field(None, validation_alias="FLUTTERWAVE_URL")
+    flutterwave_max_retries: int = Field(3, ge=0, le=10, validation_alias="FLUTTERWAVE_MAX_RETRIES")
+    flutterwave_webhook_secret: SecretStr | None = Field(
+        None, validation_alias="FLUTTERWAVE_WEBHOOK_SECRET"
+    )
 
     # The HTTP API (`ledger serve`): bearer tokens, comma-separated (secret), the optional
     # source-address allowlist of the Paystack webhook, and /readyz's projection-lag limit.
@@ -141,10 +148,10 @@ class Settings(BaseSettings):
             raise ValueError("expected sqlite:///PATH or postgresql://USER@HOST:PORT/DBNAME")
         return value
 
-    @field_validator("paystack_url", "flutterwave_token_url")
+    @field_validator("paystack_url", "flutterwave_token_url", "flutterwave_url")
     @classmethod
     def _check_http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if info.field_name == "flutterwave_token_url" and not (value or "").strip():
+        if info.field_name != "paystack_url" and not (value or "").strip():
             return None  # empty: Flutterwave not configured
         if value is None or not value.startswith(("https://", "http://")):
             raise ValueError("expected an http:// or https:// URL")
@@ -223,6 +230,15 @@ class Settings(BaseSettings):
     def _check_positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
             raise ValueError("must be a positive duration")
+        return value
+
+    @field_validator("flutterwave_webhook_secret")
+    @classmethod
+    def _check_flutterwave_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (the secret hash set on Flutterwave)")
         return value
 
     @field_validator("smtp_url")

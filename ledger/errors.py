@@ -7,6 +7,8 @@ Each face maps every class here explicitly, in one place: the CLI to an exit cod
     LedgerError
     ├── DomainError              a rule said no (illegal transition, bad amount, ...)
     │   ├── InvalidInput         a value is malformed (id, currency, amount, reference)
+    │   │   ├── WebhookSignatureInvalid  a webhook's signature is missing or wrong
+    │   │   └── WebhookMalformed         a signed webhook the ledger cannot read
     │   └── InsufficientFunds    a debit would take a wallet below zero
     ├── NotFound                 no aggregate with that id
     ├── ConfigError              a setting is missing or out of range; the store is unreachable
@@ -15,10 +17,12 @@ Each face maps every class here explicitly, in one place: the CLI to an exit cod
     │                            needs (run ``ledger db upgrade``) or not one it knows
     ├── ProviderError            the payment provider refused or answered nonsense
     │   ├── ProviderUnavailable    network error, timeout, 5xx, 429: retrying may fix it
+    │   │   └── PayoutLookupIncomplete  a search by reference stopped early: nothing decided
     │   ├── ProviderMisconfigured  401/403, a non-JSON or HTML body, a wrong base URL: our
     │   │                          side is set up wrong; no answer about anything
-    │   └── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
-    │                              (schema, unknown status, another reference)
+    │   ├── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
+    │   │                          (schema, unknown status, another reference)
+    │   └── TransferRefused        Flutterwave refused a payout request; nothing was created
     ├── Conflict                 concurrent writers kept winning; the retries gave up
     └── PaymentBusy              another command holds the payment (a refund in flight)
 
@@ -109,6 +113,32 @@ class PaymentBusy(LedgerError):
     """Another command holds this payment (e.g. a refund is in flight); nothing was written."""
 
 
+class TransferRefused(ProviderError):
+    """Flutterwave refused a payout request with its documented error body (``error.type``,
+    ``error.code``): nothing was created. ``error_type`` is e.g. ``REQUEST_NOT_VALID`` or
+    ``INSUFFICIENT_BALANCE``."""
+
+    def __init__(self, message: str, *, http_status: int, error_type: str, error_code: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.error_type = error_type
+        self.error_code = error_code
+
+
+class PayoutLookupIncomplete(ProviderUnavailable):
+    """A search for a transfer by reference stopped before the end of the list (its page
+    limit): the reference may exist further on. Nothing is decided; search again later."""
+
+
+class WebhookSignatureInvalid(InvalidInput):
+    """A provider webhook's signature is missing or wrong (answer 401; act on nothing)."""
+
+
+class WebhookMalformed(InvalidInput):
+    """A correctly signed webhook the ledger cannot read (not JSON, fields missing, an
+    unknown status, an amount that does not convert exactly)."""
+
+
 __all__ = [
     "AnswerDigest",
     "ConfigError",
@@ -119,9 +149,13 @@ __all__ = [
     "LedgerError",
     "NotFound",
     "PaymentBusy",
+    "PayoutLookupIncomplete",
     "ProviderAnswerInvalid",
     "ProviderError",
     "ProviderMisconfigured",
     "ProviderUnavailable",
     "SchemaError",
+    "TransferRefused",
+    "WebhookMalformed",
+    "WebhookSignatureInvalid",
 ]

@@ -55,11 +55,15 @@ from ledger.errors import (
     LedgerError,
     NotFound,
     PaymentBusy,
+    PayoutLookupIncomplete,
     ProviderAnswerInvalid,
     ProviderError,
     ProviderMisconfigured,
     ProviderUnavailable,
     SchemaError,
+    TransferRefused,
+    WebhookMalformed,
+    WebhookSignatureInvalid,
 )
 from ledger.webhooks import WebhookOutcome
 
@@ -95,6 +99,10 @@ LEDGER_ERRORS: Mapping[type[LedgerError], tuple[int, str]] = {
     NotFound: (404, "not_found"),
     ConfigError: (503, "not_configured"),
     SchemaError: (503, "not_configured"),
+    WebhookSignatureInvalid: (401, "invalid_signature"),
+    WebhookMalformed: (400, "malformed_webhook"),
+    TransferRefused: (502, "provider_refused"),
+    PayoutLookupIncomplete: (503, "provider_unavailable"),
     ProviderError: (502, "provider_error"),
     ProviderUnavailable: (503, "provider_unavailable"),
     ProviderMisconfigured: (502, "provider_misconfigured"),

@@ -36,11 +36,15 @@ from ledger.errors import (
     LedgerError,
     NotFound,
     PaymentBusy,
+    PayoutLookupIncomplete,
     ProviderAnswerInvalid,
     ProviderError,
     ProviderMisconfigured,
     ProviderUnavailable,
     SchemaError,
+    TransferRefused,
+    WebhookMalformed,
+    WebhookSignatureInvalid,
 )
 
 EXIT_OK = 0
@@ -56,6 +60,10 @@ EXIT_CODES: dict[type[LedgerError], int] = {
     NotFound: EXIT_BAD_INPUT,
     ConfigError: EXIT_BAD_INPUT,
     SchemaError: EXIT_BAD_INPUT,  # run `ledger db upgrade`
+    WebhookSignatureInvalid: EXIT_BAD_INPUT,
+    WebhookMalformed: EXIT_BAD_INPUT,
+    TransferRefused: EXIT_FAILED,
+    PayoutLookupIncomplete: EXIT_FAILED,
     ProviderError: EXIT_FAILED,
     ProviderUnavailable: EXIT_FAILED,
     ProviderMisconfigured: EXIT_FAILED,  # fix the settings (key, URL), then run it again

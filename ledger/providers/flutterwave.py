@@ -256,6 +256,29 @@ class FlutterwaveTokenManager(OwnsHttpClient):
         assert token is not None
         return token
 
+    def replace_rejected(self, rejected: str, now: datetime | None = None) -> str:
+        """A token other than ``rejected``, which Flutterwave just answered 401 to although it
+        looked fresh (revoked, or the clocks disagree). Single flight like the refresh: under
+        the row lock, a row that already holds another fresh token (another process replaced
+        it) is used as it is; otherwise one token call replaces it. Raises as
+        ``refresh_if_needed`` does; ``ConfigError`` when Flutterwave is not configured."""
+        if not self.enabled:
+            return self.current_token(now)  # raises the ConfigError
+
+        def at() -> datetime:
+            return now if now is not None else self._clock()
+
+        def update(locked: StoredToken) -> StoredToken | None:
+            if locked.access_token != rejected and locked.fresh(at(), self.margin):
+                return None
+            return self._fetch(at())
+
+        row, refreshed = self._store.under_lock(PROVIDER, update)
+        if refreshed:
+            log.info("provider=%s token=replaced_after_401", PROVIDER)
+        assert row.access_token is not None
+        return row.access_token
+
     def _ensure(self, now: datetime | None) -> tuple[TokenOutcome, StoredToken]:
         def at() -> datetime:
             return now if now is not None else self._clock()
