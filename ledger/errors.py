@@ -13,8 +13,11 @@ these classes to exit codes and statuses in one place each (``ledger.cli.errors`
         ├── ProviderUnavailable    network error, timeout, 5xx, 429: retrying may fix it
         ├── ProviderMisconfigured  401/403, a non-JSON or HTML body, a wrong base URL: our
         │                          side is set up wrong; no answer about anything
-        └── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
-                                   (schema, unknown status, another reference)
+        ├── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
+        │                          (schema, unknown status, another reference)
+        └── RefundRefused          Paystack definitively refused a refund (its 4xx JSON
+                                   refusal, e.g. "Transaction has been fully reversed"):
+                                   nothing was created
 
 Messages are one line, say what was wrong, and never contain secrets.
 """
@@ -88,6 +91,28 @@ class ProviderAnswerInvalid(ProviderError):
         self.digest = digest
 
 
+class RefundRefused(ProviderError):
+    """The provider answered a refund with a definitive refusal (an HTTP 400/404/422 in its
+    JSON error shape): no refund was created, and sending the same one again gets the same
+    answer. ``provider_message`` is the provider's own words (one line, never a secret),
+    ``code`` and ``type`` its error code and type when it sent them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider_message: str,
+        http_status: int,
+        code: str | None = None,
+        type_: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider_message = provider_message
+        self.http_status = http_status
+        self.code = code
+        self.type = type_
+
+
 __all__ = [
     "AnswerDigest",
     "ConfigError",
@@ -100,4 +125,5 @@ __all__ = [
     "ProviderError",
     "ProviderMisconfigured",
     "ProviderUnavailable",
+    "RefundRefused",
 ]
