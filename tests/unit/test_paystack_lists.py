@@ -6,6 +6,7 @@ page at a time.
 
 import copy
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -364,3 +365,18 @@ def test_a_failure_mid_way_stops_the_iteration_with_that_class(
     assert len([next(items), next(items)]) == 2
     with pytest.raises(ProviderMisconfigured):
         next(items)
+
+
+def test_a_list_call_logs_its_path_never_its_filters(
+    router: respx.Router, client: PaystackClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="ledger.providers.paystack")
+    router.get("/refund").mock(return_value=httpx.Response(200, json=body("refund_list.json")))
+
+    client.list_refunds(reference=REF, currency="NGN", from_=FROM, to=TO)
+
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "call=list_refunds method=GET path=/refund attempt=1/3 status=200" in line
+    assert REF not in caplog.text
+    assert "perPage" not in caplog.text
+    assert SECRET not in caplog.text
