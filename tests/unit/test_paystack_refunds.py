@@ -399,3 +399,17 @@ def test_a_refund_id_that_is_not_a_number_is_refused_before_sending(
 ) -> None:
     with pytest.raises(InvalidInput, match="refund id is a number"):
         client.get_refund(refund_id)
+
+
+def test_a_refusal_that_echoes_the_secret_key_never_repeats_it(
+    router: respx.Router, client: PaystackClient
+) -> None:
+    echo = {"status": False, "message": f"Refund refused for key {SECRET}", "code": "x"}
+    router.post("/refund").mock(return_value=httpx.Response(400, json=echo))
+
+    with pytest.raises(RefundRefused) as raised:
+        refund(client)
+
+    assert SECRET not in str(raised.value)
+    assert SECRET not in raised.value.provider_message
+    assert raised.value.provider_message == "Refund refused for key ***"
