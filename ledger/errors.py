@@ -22,6 +22,9 @@ Each face maps every class here explicitly, in one place: the CLI to an exit cod
     │   │                          side is set up wrong; no answer about anything
     │   ├── ProviderAnswerInvalid  a JSON answer that cannot be trusted about this call
     │   │                          (schema, unknown status, another reference)
+    │   ├── RefundRefused          Paystack definitively refused a refund (its 4xx JSON
+    │   │                          refusal, e.g. "Transaction has been fully reversed"):
+    │   │                          nothing was created
     │   └── TransferRefused        Flutterwave refused a payout request; nothing was created
     ├── Conflict                 concurrent writers kept winning; the retries gave up
     └── PaymentBusy              another command holds the payment (a refund in flight)
@@ -139,6 +142,28 @@ class WebhookMalformed(InvalidInput):
     unknown status, an amount that does not convert exactly)."""
 
 
+class RefundRefused(ProviderError):
+    """The provider answered a refund with a definitive refusal (an HTTP 400/404/422 in its
+    JSON error shape): no refund was created, and sending the same one again gets the same
+    answer. ``provider_message`` is the provider's own words (one line, never a secret),
+    ``code`` and ``type`` its error code and type when it sent them."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider_message: str,
+        http_status: int,
+        code: str | None = None,
+        type_: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.provider_message = provider_message
+        self.http_status = http_status
+        self.code = code
+        self.type = type_
+
+
 __all__ = [
     "AnswerDigest",
     "ConfigError",
@@ -154,6 +179,7 @@ __all__ = [
     "ProviderError",
     "ProviderMisconfigured",
     "ProviderUnavailable",
+    "RefundRefused",
     "SchemaError",
     "TransferRefused",
     "WebhookMalformed",

@@ -38,9 +38,9 @@ from ledger.persistence import store_config
 from ledger.views import Scalar, scalar
 from projections import queries
 from projections.audit_history import history
-from projections.cli_report import summary_view
 from projections.db import ReadDB
 from projections.report_filter import ReportFilter
+from projections.summary_view import summary_view
 from projections.wiring import default_projectors, read_side
 
 T = TypeVar("T")

@@ -33,6 +33,7 @@ from projections.db import ReadDB
 from projections.notifications.queries import notification_counts
 from projections.queries import CurrencySummary
 from projections.report_filter import ReportFilter
+from projections.summary_view import MONEY_FIGURES, summary_view
 from projections.wiring import read_side
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -243,22 +244,6 @@ def review(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
 
 # -- summary -------------------------------------------------------------------------------
 
-_MONEY_FIGURES = ("verified", "held", "released", "platform_fees", "refunded", "in_review_amount")
-
-
-def summary_view(s: CurrencySummary) -> dict[str, Any]:
-    """One currency's summary in the machine format (counts by status as objects)."""
-    return {
-        "currency": s.currency,
-        **{name: getattr(s, name) for name in _MONEY_FIGURES},
-        "in_review_count": s.in_review_count,
-        "payments_by_status": dict(s.payments_by_status),
-        "escrow_by_status": dict(s.escrow_by_status),
-        "requests_by_status": dict(s.requests_by_status),
-        "oldest_held_at": scalar(s.oldest_held_at),
-        "oldest_held_age_seconds": s.oldest_held_age_seconds,
-    }
-
 
 def _flat(view: Mapping[str, Any]) -> View:
     """A summary view with its counts flattened (``payments_completed``, ...) for CSV."""
@@ -282,7 +267,7 @@ def _summary_table(summaries: Sequence[CurrencySummary]) -> str:
         line: View = {"figure": label}
         for s, flat in zip(summaries, flats, strict=True):
             value = flat[name]
-            if name in _MONEY_FIGURES and isinstance(value, int):
+            if name in MONEY_FIGURES and isinstance(value, int):
                 line[s.currency] = format_major(value, s.currency)
             elif name == "oldest_held_age_seconds":
                 line[s.currency] = _duration(value if isinstance(value, int) else None)
@@ -316,4 +301,4 @@ def summary(filters: ReportFilter, fmt: Format) -> None:
         click.echo(f"\nnotifications: {counts}")
 
 
-__all__ = ["report", "summary_view"]
+__all__ = ["report"]

@@ -21,6 +21,7 @@ Every error answer, whatever raised it, is ``{"error": CODE, "message": TEXT}``:
     502     provider_error              ProviderError (the payment provider refused)
     502     provider_misconfigured      ProviderMisconfigured (our key or URL is wrong)
     502     provider_answer_invalid     ProviderAnswerInvalid (an answer we cannot trust)
+    502     provider_refused            RefundRefused, TransferRefused (a definitive refusal)
     503     provider_unavailable        ProviderUnavailable (Retry-After)
     503     not_configured              ConfigError at request time (a missing setting, the
                                         database unreachable)
@@ -60,6 +61,7 @@ from ledger.errors import (
     ProviderError,
     ProviderMisconfigured,
     ProviderUnavailable,
+    RefundRefused,
     SchemaError,
     TransferRefused,
     WebhookMalformed,
@@ -102,6 +104,7 @@ LEDGER_ERRORS: Mapping[type[LedgerError], tuple[int, str]] = {
     WebhookSignatureInvalid: (401, "invalid_signature"),
     WebhookMalformed: (400, "malformed_webhook"),
     TransferRefused: (502, "provider_refused"),
+    RefundRefused: (502, "provider_refused"),
     PayoutLookupIncomplete: (503, "provider_unavailable"),
     ProviderError: (502, "provider_error"),
     ProviderUnavailable: (503, "provider_unavailable"),

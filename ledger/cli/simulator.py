@@ -6,6 +6,7 @@ import signal
 import threading
 from pathlib import Path
 from types import FrameType
+from urllib.parse import urlsplit
 
 import click
 
@@ -34,18 +35,25 @@ def simulator() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="JSON file of per-reference outcomes, faults and latency (see docs/simulator.md).",
 )
-def paystack(port: int, script_path: Path | None) -> None:
+@click.option(
+    "--webhook-url",
+    help="Where refund events are sent, e.g. http://127.0.0.1:8000/webhooks/paystack.",
+)
+def paystack(port: int, script_path: Path | None, webhook_url: str | None) -> None:
     """Serve a Paystack-compatible API on 127.0.0.1:PORT until SIGTERM/SIGINT.
 
     The bearer secret it accepts is PAYSTACK_SECRET_KEY (or the simulator's own test key when
-    unset); point the ledger's PAYSTACK_URL at the printed address."""
+    unset); point the ledger's PAYSTACK_URL at the printed address. Refunds move through
+    their statuses and send signed refund.* webhooks to --webhook-url."""
+    if webhook_url is not None and urlsplit(webhook_url).scheme not in ("http", "https"):
+        raise InvalidInput(f"--webhook-url must be an http(s) URL: {webhook_url!r}")
     settings = load_settings()
     secret = (
         settings.paystack_secret_key.get_secret_value()
         if settings.paystack_secret_key is not None
         else DEFAULT_SIM_SECRET
     )
-    sim = PaystackSimulator(secret, port=port)
+    sim = PaystackSimulator(secret, port=port, webhook_url=webhook_url)
     if script_path is not None:
         try:
             sim.script(json.loads(script_path.read_text()))

@@ -16,10 +16,20 @@ It reports the amount and currency Paystack saw and leaves comparing them with t
 the ledger (a mismatch is flagged there, never treated as paid). A misconfiguration (a wrong
 key, a wrong ``PAYSTACK_URL``) is never NOT_FOUND: it says nothing about any payment.
 
+Refunds (``refund``, ``get_refund``) are read by ``ledger.providers.paystack_refunds`` and the
+lists (``list_refunds``, ``list_transactions``, and ``iter_*`` paging through them) by
+``ledger.providers.paystack_lists``, in the same classes (docs/providers.md, "Refunds" and
+"Listing").
+
 Retries, deadlines and log lines are ``ledger.providers.http``'s: ``PAYSTACK_TIMEOUT`` bounds
-each attempt from connect to last byte. A refund is not replayed after an ambiguous failure
-(the first attempt may have gone through). The secret key goes only into the
-``Authorization`` header: never into a log line, an exception or a repr.
+each attempt from connect to last byte. **A refund is never replayed after a failure that may
+have reached Paystack** (a read or write timeout, the deadline, a dropped connection, a 5xx):
+the first attempt may have created it, and a second would refund twice. Only a failure to
+connect (nothing was sent) or a 429 (Paystack's rate limit answers before doing anything) is
+retried; otherwise ``ProviderUnavailable`` says the outcome is unknown, and the caller must ask
+Paystack (``get_refund``, ``list_refunds(reference=...)``) before any new ``refund``. GET calls
+are retried on every unreachable answer. The secret key goes only into the ``Authorization``
+header: never into a log line, an exception or a repr.
 """
 
 import json
@@ -31,10 +41,10 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ledger.config import Settings
-from ledger.errors import ConfigError, InvalidInput, ProviderAnswerInvalid, ProviderError
+from ledger.errors import ConfigError, ProviderError
 from ledger.providers.deadline import deadline_transport
 from ledger.providers.http import (
     Caller,
@@ -47,7 +57,9 @@ from ledger.providers.http import (
     read_json,
 )
 from ledger.providers.paystack_answers import STATUS_OUTCOMES, classify_verify
-from ledger.providers.port import Initialized, RefundAccepted, Verification
+from ledger.providers.paystack_calls import PaystackRefundCalls
+from ledger.providers.paystack_queries import check_reference
+from ledger.providers.port import Initialized, Verification
 
 DEFAULT_URL = "https://api.paystack.co"
 log = logging.getLogger("ledger.providers.paystack")
@@ -71,15 +83,11 @@ class _InitializeData(_Model):
     reference: str = Field(min_length=1)
 
 
-class _RefundData(_Model):
-    id: StrictInt | str
-    status: str
-
-
-class PaystackClient(OwnsHttpClient):
-    """Paystack's initialize, verify and refund. Thread-safe (one ``httpx.Client``, shared by
-    a sweep's worker threads; ``concurrency`` sizes its connection pool). Close it, or use it
-    as a context manager, unless the ``httpx.Client`` was injected (its owner closes that).
+class PaystackClient(PaystackRefundCalls, OwnsHttpClient):
+    """Paystack's initialize and verify, and (``PaystackRefundCalls``) its refunds and lists.
+    Thread-safe (one ``httpx.Client``, shared by a sweep's worker threads; ``concurrency``
+    sizes its connection pool). Close it, or use it as a context manager, unless the
+    ``httpx.Client`` was injected (its owner closes that).
 
     Without ``client`` or ``transport`` its connections honour the overall deadline of each
     attempt (``deadline_transport``); an injected client or transport bounds each phase
@@ -167,7 +175,7 @@ class PaystackClient(OwnsHttpClient):
         """``POST /transaction/initialize``: where to send the payer. ``metadata`` travels as
         Paystack's stringified JSON. Retried like a read: a replay with the same reference
         cannot charge twice (Paystack refuses a duplicate reference)."""
-        _check_reference(reference)
+        check_reference(reference)
         body: dict[str, Any] = {
             "amount": amount,
             "email": email,
@@ -186,27 +194,10 @@ class PaystackClient(OwnsHttpClient):
     def verify(self, reference: str) -> Verification:
         """``GET /transaction/verify/:reference``, classified as the module docstring says.
         Does not compare amount or currency with what was asked: the ledger does."""
-        _check_reference(reference)
+        check_reference(reference)
         path = f"/transaction/verify/{quote(reference, safe='')}"
         response = self._call("GET", path, "verify", log_path=path)
         return classify_verify(response, reference, safe=self._safe)
-
-    def refund(self, *, reference: str, amount: int) -> RefundAccepted:
-        """``POST /refund`` of ``amount`` (minor units) of the payment ``reference``. Not
-        replayed after a read timeout or 5xx: ``ProviderUnavailable`` says to check first.
-        An unusable 2xx answer (``ProviderAnswerInvalid``) leaves the outcome unknown too."""
-        _check_reference(reference)
-        body = {"transaction": reference, "amount": amount}
-        response = self._call("POST", "/refund", "refund", json_body=body, replay_safe=False)
-        try:
-            data = self._data(response, _Answer[_RefundData], f"refund of {reference}").data
-        except ProviderAnswerInvalid as exc:
-            raise ProviderAnswerInvalid(
-                f"{exc}; the refund may have been accepted: check with paystack before "
-                "trying again",
-                exc.digest,
-            ) from None
-        return RefundAccepted(refund_reference=str(data.id), status=data.status)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -217,6 +208,7 @@ class PaystackClient(OwnsHttpClient):
         what: str,
         *,
         json_body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
         log_path: str | None = None,
         replay_safe: bool = True,
     ) -> httpx.Response:
@@ -224,6 +216,7 @@ class PaystackClient(OwnsHttpClient):
             method,
             self.base_url + path,
             json=json_body,
+            params=params,
             headers={
                 "Authorization": f"Bearer {self._key.get_secret_value()}",
                 "Accept": "application/json",
@@ -263,11 +256,6 @@ class PaystackClient(OwnsHttpClient):
     def _safe(self, message: str) -> str:
         """Paystack's message on one line, without the secret key should it ever echo it."""
         return one_line(message.replace(self._key.get_secret_value(), "***")) or "no message"
-
-
-def _check_reference(reference: str) -> None:
-    if not reference or not reference.strip():
-        raise InvalidInput("a payment reference is required")
 
 
 __all__ = ["DEFAULT_URL", "STATUS_OUTCOMES", "PaystackClient"]

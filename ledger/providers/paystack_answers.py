@@ -85,20 +85,16 @@ class PaystackTransaction(BaseModel):
     currency: _Currency | None = None
     paid_at: datetime | None = None
     paid_at_camel: datetime | None = Field(None, alias="paidAt")
+    created_at: datetime | None = None
+    created_at_camel: datetime | None = Field(None, alias="createdAt")
     gateway_response: str | None = None
 
-    @field_validator("paid_at", "paid_at_camel", mode="before")
+    @field_validator("paid_at", "paid_at_camel", "created_at", "created_at_camel", mode="before")
     @classmethod
     def _instant(cls, value: object) -> datetime | None:
         """A timestamp with a zone, or None: a missing or unreadable ``paid_at`` costs the
         time of payment (the ledger records its own), never the answer."""
-        if not isinstance(value, str):
-            return None
-        try:
-            at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return at if at.tzinfo is not None else None
+        return parse_instant(value)
 
     @field_validator("gateway_response", mode="before")
     @classmethod
@@ -124,6 +120,18 @@ class PaystackTransaction(BaseModel):
             raw_currency=self.currency,
             reference=self.reference,
         )
+
+
+def parse_instant(value: object) -> datetime | None:
+    """Paystack's ISO 8601 timestamp (``2026-11-27T09:12:44.000Z``) with its zone, or None
+    for anything else (missing, null, unreadable, or without a zone)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
 
 
 def parse_transaction(data: object, *, reference: str | None = None) -> PaystackTransaction:
@@ -222,5 +230,6 @@ __all__ = [
     "PaystackTransaction",
     "TransactionInvalid",
     "classify_verify",
+    "parse_instant",
     "parse_transaction",
 ]

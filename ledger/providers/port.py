@@ -13,15 +13,23 @@ keep them apart so that a caller cannot mistake one for another:
   is not Paystack's not-found answer): says nothing about any payment;
 - **invalid**: ``ProviderAnswerInvalid`` (JSON that cannot be trusted about this reference).
 
-The last two carry an ``AnswerDigest``. Other refusals (``initialize``, ``refund``) are plain
-``ProviderError`` with the provider's message. Implementations never put a secret key in an
-exception, a log line or a repr.
+The last two carry an ``AnswerDigest``. Refunds and the list calls use the same classes
+(docs/providers.md, "Refunds" and "Listing"): ``refund`` answers a ``RefundAnswer`` (accepted) or
+raises ``RefundRefused`` (a definitive refusal: nothing was created), ``get_refund`` answers a
+``RefundAnswer`` or None (not found), the lists a ``ProviderPage``. A ``refund`` that ends
+``ProviderUnavailable`` or ``ProviderAnswerInvalid`` has an UNKNOWN outcome (Paystack may have
+accepted it): ask Paystack (``get_refund``, ``list_refunds(reference=...)``) before sending another.
+Other refusals (``initialize``) are plain ``ProviderError`` with the provider's message.
+Implementations never put a secret key in an exception, a log line or a repr.
 """
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
+
+from ledger.errors import ProviderError
 
 
 class Outcome(StrEnum):
@@ -64,12 +72,89 @@ class Initialized:
     reference: str
 
 
-@dataclass(frozen=True)
-class RefundAccepted:
-    """The provider accepted (maybe queued) a refund; ``refund_reference`` identifies it."""
+class RefundStatus(StrEnum):
+    """A refund's status at Paystack: ``pending`` -> ``processing`` -> ``processed``, or
+    ``failed`` (the money went back to the merchant), or ``needs-attention`` (Paystack needs
+    the customer's account details to finish it)."""
 
-    refund_reference: str
+    PENDING = "pending"
+    PROCESSING = "processing"
+    PROCESSED = "processed"
+    FAILED = "failed"
+    NEEDS_ATTENTION = "needs-attention"
+
+    @property
+    def final(self) -> bool:
+        """Processed or failed: the refund will not move again on its own."""
+        return self in (RefundStatus.PROCESSED, RefundStatus.FAILED)
+
+
+@dataclass(frozen=True)
+class RefundAnswer:
+    """One refund as Paystack reports it (``POST /refund``, ``GET /refund/:id``, a list item).
+
+    ``provider_refund_id`` is Paystack's ``data.id`` (the refund's own id, the key of
+    ``GET /refund/:id``); it is never the ``refund_reference`` of the refund webhooks (a
+    processor's reference, null until processed). ``amount`` and ``deducted_amount`` are minor
+    units; ``currency`` is upper-cased. ``transaction_reference`` is the refunded payment's
+    reference when the answer names it (``POST /refund`` and recent list/fetch answers do; an
+    older answer gives only the numeric ``transaction_id``). ``merchant_note`` carries what the
+    ledger sent (its refund key)."""
+
+    provider_refund_id: str
+    status: RefundStatus
+    amount: int
+    currency: str
+    transaction_reference: str | None = None
+    transaction_id: str | None = None
+    merchant_note: str | None = None
+    customer_note: str | None = None
+    deducted_amount: int | None = None
+    fully_deducted: bool | None = None
+    created_at: datetime | None = None
+    expected_at: datetime | None = None
+    refunded_at: datetime | None = None
+
+    @property
+    def refund_reference(self) -> str:
+        """``provider_refund_id`` under the name the ledger's older refund code reads (not
+        Paystack's webhook ``refund_reference``)."""
+        return self.provider_refund_id
+
+
+@dataclass(frozen=True)
+class ListedTransaction:
+    """One item of ``GET /transaction``: the figures as Paystack sent them (``currency``
+    upper-cased, ``raw_currency`` as sent). ``verification`` reads it as verify would."""
+
+    verification: Verification
+    provider_transaction_id: str
+    reference: str
     status: str
+    amount: int
+    currency: str | None
+    requested_amount: int | None = None
+    paid_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ProviderPage(Generic[T]):
+    """One page of a list call and Paystack's paging ``meta``: ``total`` items over
+    ``page_count`` pages of ``per_page``; this is page ``page`` (from 1)."""
+
+    items: tuple[T, ...]
+    total: int
+    page: int
+    page_count: int
+    per_page: int
+
+    @property
+    def is_last(self) -> bool:
+        return not self.items or self.page >= self.page_count
 
 
 class PaymentProvider(Protocol):
@@ -86,7 +171,69 @@ class PaymentProvider(Protocol):
 
     def verify(self, reference: str) -> Verification: ...
 
-    def refund(self, *, reference: str, amount: int) -> RefundAccepted: ...
+    def refund(
+        self,
+        *,
+        reference: str,
+        amount: int,
+        currency: str | None = None,
+        merchant_note: str | None = None,
+        customer_note: str | None = None,
+    ) -> RefundAnswer: ...
+
+    def get_refund(self, refund_id: str) -> RefundAnswer | None: ...
+
+    def list_refunds(
+        self,
+        *,
+        reference: str | None = None,
+        currency: str | None = None,
+        from_: datetime | None = None,
+        to: datetime | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> ProviderPage[RefundAnswer]: ...
 
 
-__all__ = ["Initialized", "Outcome", "PaymentProvider", "RefundAccepted", "Verification"]
+class TransactionLister(Protocol):
+    """What reconciliation needs besides the port: Paystack's list of transactions."""
+
+    def list_transactions(
+        self,
+        *,
+        from_: datetime,
+        to: datetime,
+        status: str | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> ProviderPage[ListedTransaction]: ...
+
+
+def iter_pages(fetch: Callable[[int], ProviderPage[T]], *, max_pages: int = 10_000) -> Iterator[T]:
+    """Every item of a paged list, asking ``fetch(page)`` for page 1, 2, ... as the caller
+    consumes them: one page in memory at a time. Stops after the page Paystack's ``meta``
+    calls the last (or an empty one). ``max_pages`` bounds a list that never ends (a
+    provider answering nonsense): past it, ``ProviderError``.
+
+    Offset paging over a list that changes meanwhile may show an item twice or skip one (a
+    new item shifts the pages): page over a window that has ended, and key items by id."""
+    for number in range(1, max_pages + 1):
+        page = fetch(number)
+        yield from page.items
+        if page.is_last:
+            return
+    raise ProviderError(f"the provider's list did not end within {max_pages} pages")
+
+
+__all__ = [
+    "Initialized",
+    "ListedTransaction",
+    "Outcome",
+    "PaymentProvider",
+    "ProviderPage",
+    "RefundAnswer",
+    "RefundStatus",
+    "TransactionLister",
+    "Verification",
+    "iter_pages",
+]

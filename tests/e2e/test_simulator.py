@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 
+from ledger.cli.main import cli
 from ledger.simulator.paystack import PaystackSimulator, sign
 
 SECRET = "sk_test_sim_secret"
@@ -137,7 +139,7 @@ def test_a_refund_is_queued_and_listed_in_the_state(sim: PaystackSimulator) -> N
     ).json()
     assert answer["data"]["status"] == "pending"
     state = httpx.get(f"{sim.url}/_sim/state").json()
-    assert state["refunds"][0]["reference"] == "ref-r"
+    assert state["refunds"][0]["transaction_reference"] == "ref-r"
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -214,3 +216,14 @@ def test_the_cli_serves_on_the_given_port_and_stops_on_sigterm(tmp_path: Path) -
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_the_cli_refuses_a_webhook_url_that_is_not_http_with_one_line() -> None:
+    result = CliRunner().invoke(
+        cli, ["simulator", "paystack", "--port", "0", "--webhook-url", "ftp://x.test/hook"]
+    )
+
+    assert result.exit_code == 2, result.output
+    assert result.stderr.splitlines() == [
+        "error: --webhook-url must be an http(s) URL: 'ftp://x.test/hook'"
+    ]

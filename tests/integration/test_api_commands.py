@@ -142,7 +142,7 @@ def test_a_provider_outage_is_503_and_a_refusal_502(make_api: Any, provider: Any
     provider.down = False
     paid_rid, _ = paid_request(api)
     provider.refuse_refunds = True
-    is_error(api.post(f"/requests/{paid_rid}/decline"), 502, "provider_error")
+    is_error(api.post(f"/requests/{paid_rid}/decline"), 502, "provider_refused")
 
 
 def test_wallets_open_once_and_show_their_balance(api: Api) -> None:

@@ -214,3 +214,17 @@ def test_the_import_check_would_catch_a_forbidden_import() -> None:
         "httpx",
     }
     assert {"ledger.domain.money", "ledger.domain", "ledger.errors"} <= imported
+
+
+def test_an_api_plugin_imports_no_command_line_module() -> None:
+    """The plugins' routes (``ledger.api`` entry points) are part of the HTTP face: importing
+    a command-line module from them loads the CLI and its plugins into the server (and once
+    made a circular import when the API was imported before the CLI)."""
+    plugins = [ROOT / "projections" / "api.py"]
+    offending = [
+        f"{path.relative_to(ROOT)}:{lineno} imports {module}"
+        for path in plugins
+        for lineno, module in _imports_of(path)
+        if module.startswith("ledger.cli") or module.rsplit(".", 1)[-1].startswith("cli")
+    ]
+    assert not offending, "API plugins import no CLI module: " + "; ".join(offending)

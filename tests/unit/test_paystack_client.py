@@ -23,7 +23,7 @@ from ledger.config import load_settings
 from ledger.errors import ConfigError, InvalidInput, ProviderError, ProviderUnavailable
 from ledger.providers.http import RetryPolicy
 from ledger.providers.paystack import PaystackClient
-from ledger.providers.port import Initialized, Outcome, RefundAccepted
+from ledger.providers.port import Initialized, Outcome, RefundStatus
 from tests.fixtures import fixture_json
 
 BASE = "https://paystack.test"
@@ -508,7 +508,7 @@ def test_refund_posts_the_reference_and_amount_and_returns_the_refund_id(
 
     assert json.loads(route.calls.last.request.content) == {"transaction": REF, "amount": 500000}
     assert route.calls.last.request.headers["Authorization"] == f"Bearer {SECRET}"
-    assert accepted == RefundAccepted(refund_reference="3018284", status="pending")
+    assert (accepted.provider_refund_id, accepted.status) == ("3018284", RefundStatus.PENDING)
 
 
 @pytest.mark.parametrize(
