@@ -1,12 +1,14 @@
 """``ledger jobs run | list | status``: the job runner and what it did.
 
 ``run`` is the long-running runner (every job once at start-up, then on schedule, until
-SIGTERM/SIGINT, exit 0); ``run --once`` runs every job now in a sensible order and exits 1 if
-any failed; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of the
-invocation. In every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
+SIGTERM/SIGINT, exit 0); ``--only NAME`` / ``--skip NAME`` choose the jobs it schedules (the
+notification sender runs as ``run --only send_notifications`` beside a ``run --skip
+send_notifications``); ``run --once`` runs them now in a sensible order and exits 1 if any
+failed or ended degraded; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of
+the invocation. In every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
+It logs in the one format of ``ledger.logs``.
 """
 
-import logging
 import signal
 import threading
 from datetime import datetime
@@ -21,10 +23,9 @@ from jobs.runner import JobRunner, business_clock, next_runs, recent_runs
 from ledger.bootstrap import Components, read_store
 from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option
-from ledger.clock import parse_instant, system_clock
-from ledger.config import Settings
+from ledger.clock import parse_instant
 from ledger.errors import InvalidInput
-from ledger.persistence import store_config
+from ledger.logs import configure_logging
 from ledger.views import View
 from projections.db import ReadDB
 
@@ -35,34 +36,7 @@ def jobs() -> None:
     create wallets, refresh the Flutterwave token."""
 
 
-def _figures(settings: Settings) -> dict[str, Any]:
-    """What the metrics gauges show, read from the read tables at scrape time."""
-    db = ReadDB(store_config(settings.database_url, schema=settings.postgres_schema))
-    try:
-        held = {
-            row["currency"]: int(row["held"])
-            for row in db.fetchall(
-                "SELECT currency, CAST(SUM(amount) AS BIGINT) AS held FROM wallet_transactions "
-                "WHERE isInEscrow = true AND escrowStatus = 'PENDING' GROUP BY currency"
-            )
-        }
-        oldest = db.fetchone(
-            "SELECT MIN(createdAt) AS oldest FROM wallet_transactions "
-            "WHERE status = 'PENDING' AND escrowStatus = 'PENDING'"
-        )
-        age = 0.0
-        if oldest and oldest["oldest"] is not None:
-            value = oldest["oldest"]
-            then = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-            age = max((system_clock() - then).total_seconds(), 0.0)
-        head = db.log_head()
-        lag = {
-            row["name"]: head - int(row["position"])
-            for row in db.fetchall("SELECT name, position FROM projection_tracking")
-        }
-        return {"held": held, "oldest_pending_age": age, "lag": lag}
-    finally:
-        db.close()
+job_names = click.Choice([spec.name for spec in JOBS])
 
 
 @jobs.command("run")
@@ -71,24 +45,58 @@ def _figures(settings: Settings) -> dict[str, Any]:
     "--job",
     "names",
     multiple=True,
-    type=click.Choice([spec.name for spec in JOBS]),
+    type=job_names,
     help="Run only this job (repeatable). Implies --once.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    type=job_names,
+    help="Schedule only this job (repeatable): e.g. the notification sender as its own service.",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    type=job_names,
+    help="Schedule every job but this one (repeatable): the one another service runs.",
 )
 @click.option("--now", "now_text", help="Business time of this invocation (ISO 8601 with offset).")
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
-    help="Serve Prometheus metrics on 127.0.0.1:PORT.",
+    envvar="LEDGER_METRICS_PORT",
+    help="Serve Prometheus metrics on PORT (env LEDGER_METRICS_PORT).",
 )
-def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: int | None) -> None:
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="LEDGER_METRICS_HOST",
+    help="Address the metrics listen on (env LEDGER_METRICS_HOST; 0.0.0.0: every interface).",
+)
+def run(
+    once: bool,
+    names: tuple[str, ...],
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
+    now_text: str | None,
+    metrics_port: int | None,
+    metrics_host: str,
+) -> None:
     """Run the jobs: on schedule until SIGTERM/SIGINT (exit 0), or with --once / --job now
-    (exit 1 if any run failed)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    (exit 1 if any run failed or ended degraded). The database going away never stops it:
+    runs wait for it and start again."""
     settings = app_context().settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if only and skip:
+        raise InvalidInput("give --only or --skip, not both")
+    chosen = [spec for spec in JOBS if (spec.name in only if only else spec.name not in skip)]
+    if not chosen:
+        raise InvalidInput("--skip leaves no job to run")
     now = parse_instant(now_text) if now_text else None
     clock = business_clock(now)
     parts = Components(settings, create=True, clock=clock)  # closed below
-    metrics = Metrics(lambda: _figures(settings)) if metrics_port else None
+    metrics = Metrics() if metrics_port else None
     try:
         runner = JobRunner(
             settings,
@@ -97,6 +105,7 @@ def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: 
             tokens=parts.tokens(),
             metrics=metrics,
             ledger=parts.ledger(),
+            jobs=chosen,
         )
     except BaseException:
         parts.close()
@@ -114,11 +123,10 @@ def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: 
             previous[sig] = signal.signal(sig, handle)
     try:
         if metrics is not None and metrics_port is not None:
-            metrics.serve(metrics_port)
+            metrics.serve(metrics_port, metrics_host)
         if once or names:
             records = runner.run_once(list(names) or None)
-            failed = [r.job for r in records if r.status == "failed"]
-            if failed:
+            if any(r.status in ("failed", "degraded") for r in records):
                 raise click.exceptions.Exit(1)
             return
         runner.run_forever()

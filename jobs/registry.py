@@ -55,6 +55,23 @@ class JobSpec:
     when: str
     install: Install
 
+    @property
+    def frequent(self) -> bool:
+        """Runs every minute: its idle runs log at debug."""
+        return self.cron.split()[0] == "*"
+
+    @property
+    def interval_seconds(self) -> int:
+        """The longest time between two firings of its cron (minute, hour, N hours, day)."""
+        minute, hour = self.cron.split()[:2]
+        if minute == "*":
+            return 60
+        if hour == "*":
+            return 3600
+        if hour.startswith("*/"):
+            return int(hour[2:]) * 3600
+        return 86400
+
 
 # In the order ``--once`` runs them: a fresh token first; payments verified and requests timed
 # out; wallets opened; then releases (which need the wallets); then the messages about them.

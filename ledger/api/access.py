@@ -3,8 +3,10 @@
 Each request is logged as ``event=http_request method=... path=... route=... status=...
 duration_ms=... request_id=... principal=...`` on the ``ledger.api.access`` logger, and
 counted in the Prometheus metrics by route *template* (``/requests/{request_id}``, so ids do
-not explode the label space). What it deliberately does not log: headers (``Authorization``,
-``x-paystack-signature``), query strings and bodies. ``X-Request-ID`` is echoed when the
+not explode the label space), answers given before routing included (idempotent replays,
+reused keys, bodies over the limit: their template is found by matching the path). What it
+deliberately does not log: headers (``Authorization``, ``x-paystack-signature``), query
+strings and bodies. ``X-Request-ID`` is echoed when the
 caller sends a sane one (at most 64 of ``A-Za-z0-9-_.``), else a fresh one is made.
 """
 
@@ -12,8 +14,10 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.runtime import Metrics
@@ -39,18 +43,40 @@ def _path(scope: Scope) -> str:
     return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)[:300]
 
 
-def route_template(scope: Scope) -> str:
+def route_template(scope: Scope, routes: Iterable[BaseRoute] = ()) -> str:
+    """The template of the route that answered (``/requests/{request_id}``). An answer given
+    before routing (an idempotent replay, a reused key, a body over the limit) has no route
+    in its scope: the template is then found by matching the path against ``routes``, as
+    routing would have. Only a path no route knows is ``unmatched``."""
     route: Any = scope.get("route")
     path: object = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    if path:
+        return str(path)
+    partial: str | None = None
+    for candidate in routes:
+        match, _ = candidate.matches(scope)
+        template = getattr(candidate, "path", None)
+        if match is Match.FULL and template:
+            return str(template)
+        if match is Match.PARTIAL and template and partial is None:
+            partial = str(template)  # the path matches, the method does not (a 405)
+    return partial or "unmatched"
 
 
 class AccessLog:
-    """ASGI middleware: the access log line, the request metrics and ``X-Request-ID``."""
+    """ASGI middleware: the access log line, the request metrics and ``X-Request-ID``.
+    ``routes``: the app's routes, to label answers given before routing by their template."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        routes: Callable[[], Iterable[BaseRoute]] = tuple,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +99,7 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(scope)
+            route = route_template(scope, self.routes())
             method = str(scope["method"])
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.duration.labels(method, route).observe(elapsed)

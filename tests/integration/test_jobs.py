@@ -299,7 +299,8 @@ def test_a_provider_answering_503_leaves_payments_pending_until_the_give_up_dead
         world.sim.script({"references": {payment.reference: outage}})
         world.at(hours)
         record = world.run(CHECK)
-        assert (record.status, record.counts.skipped) == ("ok", 1)
+        assert (record.status, record.counts.skipped) == ("degraded", 1)
+        assert record.counts.attention == {"provider_unreachable": 1}
         assert_untouched(world, payment)
     world.sim.script({"references": {payment.reference: outage}})
     world.at(72)
@@ -336,7 +337,8 @@ def test_a_provider_that_is_down_leaves_every_payment_pending_until_the_deadline
     world.at(25)
     head = world.head()
     record = world.run(CHECK)
-    assert (record.status, record.counts.processed, record.counts.skipped) == ("ok", 3, 3)
+    assert (record.status, record.counts.processed, record.counts.skipped) == ("degraded", 3, 3)
+    assert record.counts.attention == {"provider_unreachable": 3}
     assert world.head() == head
     world.at(72)
     assert world.run(CHECK).counts.succeeded == 3
@@ -507,7 +509,8 @@ def test_release_without_a_wallet_is_deferred_logged_and_done_after_create_walle
     world.at(30)
     with caplog.at_level(logging.INFO, logger="ledger.jobs"):
         record = world.run(RELEASE)
-    assert (record.status, record.counts.skipped, record.counts.failed) == ("ok", 1, 0)
+    assert (record.status, record.counts.skipped, record.counts.failed) == ("degraded", 1, 0)
+    assert record.counts.attention == {"release_deferred": 1}
     assert world.txn(payment).is_held
     deferred = [r for r in caplog.records if "event=release_deferred" in r.getMessage()]
     assert len(deferred) == 1
