@@ -96,7 +96,7 @@ def run(
     now = parse_instant(now_text) if now_text else None
     clock = business_clock(now)
     parts = Components(settings, create=True, clock=clock)  # closed below
-    metrics = Metrics() if metrics_port else None
+    metrics = Metrics(chosen) if metrics_port else None
     try:
         runner = JobRunner(
             settings,

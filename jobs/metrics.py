@@ -1,8 +1,9 @@
 """Prometheus metrics of the job runner (``ledger jobs run --metrics-port P``).
 
-After every run: ``ledger_job_runs_total{job,status}`` (ok, degraded, failed, locked,
-interrupted), ``ledger_job_items_total{job,outcome}``, ``ledger_job_attention_total{job,
-reason}`` (what a degraded run asks a person to look at), ``ledger_job_duration_seconds{job}``.
+After every run: ``ledger_job_runs_total{job_name,status}`` (ok, degraded, failed, locked,
+interrupted), ``ledger_job_items_total{job_name,outcome}``, ``ledger_job_attention_total
+{job_name,reason}`` (what a degraded run asks a person to look at),
+``ledger_job_duration_seconds{job_name}``.
 
 Refreshed by the runner at least every minute (``jobs.health.GaugeRefresher``), from the read
 tables and ``job_runs`` (so every replica shows the same figures, whoever ran the jobs):
@@ -14,13 +15,17 @@ tables and ``job_runs`` (so every replica shows the same figures, whoever ran th
 - ``ledger_releases_deferred{reason}``; ``ledger_refunds_unresolved``;
 - ``ledger_notifications{status,channel}``, ``ledger_oldest_due_notification_age_seconds``;
 - ``ledger_projection_lag_events{projector}``;
-- ``ledger_job_last_run_timestamp_seconds{job}``, ``ledger_job_last_status{job,status}``
-  (1 for the last run's status), ``ledger_job_unhealthy_streak{job}`` (runs in a row failed
-  or degraded), ``ledger_job_schedule_interval_seconds{job}``;
+- ``ledger_job_last_run_timestamp_seconds{job_name}``, ``ledger_job_last_status{job_name,
+  status}`` (1 for the last run's status), ``ledger_job_unhealthy_streak{job_name}`` (runs in
+  a row failed or degraded), ``ledger_job_schedule_interval_seconds{job_name}``;
 - ``ledger_gauges_refreshed_timestamp_seconds``; and ``ledger_database_up`` (on every
   change of the database watch).
 
-Metrics carry no ids, amounts of single payments, or secrets. ``_created`` series are off.
+The ledger's job is the label ``job_name`` (``job`` is Prometheus's own target label: a
+scraped ``job`` would be renamed ``exported_job``). Metrics carry no ids, amounts of single
+payments, or secrets. ``_created`` series are off; the counters' series exist at 0 from the
+start (for each scheduled job: every status, ``items_failed`` and the job's own attention
+reasons), so ``increase()`` sees their first run.
 """
 
 import time
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
     from jobs.runner import RunRecord
 
 LAST_STATUSES = ("ok", "degraded", "failed", "interrupted")
+STATUSES = (*LAST_STATUSES, "locked")
 
 
 def _gauge(name: str, doc: str, labels: Sequence[str], metrics: "Metrics") -> Gauge:
@@ -51,20 +57,22 @@ class Metrics:
         self.registry = new_registry()
         self.jobs = tuple(jobs)
         r = self.registry
-        self.runs = Counter("ledger_job_runs", "Job runs by status", ["job", "status"], registry=r)
+        self.runs = Counter(
+            "ledger_job_runs", "Job runs by status", ["job_name", "status"], registry=r
+        )
         self.items = Counter(
-            "ledger_job_items", "Items processed by outcome", ["job", "outcome"], registry=r
+            "ledger_job_items", "Items processed by outcome", ["job_name", "outcome"], registry=r
         )
         self.attention = Counter(
             "ledger_job_attention",
             "Items a finished run asks a person to look at, by reason",
-            ["job", "reason"],
+            ["job_name", "reason"],
             registry=r,
         )
         self.duration = Histogram(
             "ledger_job_duration_seconds",
             "Job run duration",
-            ["job"],
+            ["job_name"],
             registry=r,
             buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
         )
@@ -136,25 +144,25 @@ class Metrics:
             "last_run": _gauge(
                 "ledger_job_last_run_timestamp_seconds",
                 "When the job's last run ended (any replica)",
-                ["job"],
+                ["job_name"],
                 self,
             ),
             "last_status": _gauge(
                 "ledger_job_last_status",
                 "1 for the status of the job's last run",
-                ["job", "status"],
+                ["job_name", "status"],
                 self,
             ),
             "streak": _gauge(
                 "ledger_job_unhealthy_streak",
                 "Runs in a row that ended failed or degraded",
-                ["job"],
+                ["job_name"],
                 self,
             ),
             "interval": _gauge(
                 "ledger_job_schedule_interval_seconds",
                 "The longest time between two firings of the job's schedule",
-                ["job"],
+                ["job_name"],
                 self,
             ),
             "refreshed": _gauge(
@@ -166,6 +174,14 @@ class Metrics:
         }
         for spec in self.jobs:
             g["interval"].labels(spec.name).set(spec.interval_seconds)
+            # Every series an alert's increase() reads exists from the start at 0 (a counter
+            # that first appears at 1 shows no increase).
+            for status in STATUSES:
+                self.runs.labels(spec.name, status)
+            for reason in ("items_failed", *spec.attention_reasons):
+                self.attention.labels(spec.name, reason)
+            for outcome in ("succeeded", "failed", "skipped"):
+                self.items.labels(spec.name, outcome)
 
     def database_up(self, up: bool) -> None:
         self.up.set(1 if up else 0)

@@ -54,6 +54,9 @@ class JobSpec:
     cron: str
     when: str
     install: Install
+    # What its runs may report for a person to look at (``JobCounts.attend``), besides
+    # ``items_failed``: the metrics start these series at 0.
+    attention_reasons: tuple[str, ...] = ()
 
     @property
     def frequent(self) -> bool:
@@ -89,6 +92,13 @@ JOBS: tuple[JobSpec, ...] = (
         "0 * * * *",
         "every hour at minute 0",
         _hourly,
+        (
+            "provider_unreachable",
+            "provider_misconfigured",
+            "provider_answer_invalid",
+            "provider_error",
+            "provider_missing",
+        ),
     ),
     JobSpec("create_wallets", create_wallets, "0 10 * * *", "every day at 10:00", _daily_at_ten),
     JobSpec(
@@ -97,6 +107,7 @@ JOBS: tuple[JobSpec, ...] = (
         "0 */2 * * *",
         "every even hour at minute 0",
         _even_hours,
+        ("release_deferred",),
     ),
     JobSpec(
         "send_notifications",

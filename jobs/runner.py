@@ -173,6 +173,8 @@ class JobRunner:
         )
         self.gauges: GaugeRefresher | None = None
         if metrics is not None:
+            with read_side(ledger=self.ledger):
+                pass  # the read tables exist before the first refresh reads them
             self.gauges = GaugeRefresher(
                 lambda: ReadDB(self._config),
                 self._read_gauges,

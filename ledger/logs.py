@@ -62,7 +62,8 @@ def quote(value: str) -> str:
         if c in _ESCAPES:
             out.append(_ESCAPES[c])
         elif not c.isprintable():
-            out.append(f"\\u{ord(c):04x}")
+            code = ord(c)
+            out.append(f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}")
         else:
             out.append(c)
     return '"' + "".join(out) + '"'
@@ -78,9 +79,10 @@ def _read_quoted(text: str, start: int) -> tuple[str, int] | None:
             return "".join(out), i + 1
         if c == "\\" and i + 1 < len(text):
             nxt = text[i + 1]
-            if nxt == "u" and i + 6 <= len(text):
-                out.append(chr(int(text[i + 2 : i + 6], 16)))
-                i += 6
+            width = {"u": 4, "U": 8}.get(nxt, 0)
+            if width and i + 2 + width <= len(text):
+                out.append(chr(int(text[i + 2 : i + 2 + width], 16)))
+                i += 2 + width
                 continue
             out.append(_UNESCAPES.get(nxt, nxt))
             i += 2

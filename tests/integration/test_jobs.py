@@ -22,6 +22,7 @@ import httpx
 import pytest
 import respx
 
+from jobs.metrics import Metrics
 from jobs.registry import BY_NAME
 from jobs.runner import JobRunner, RunRecord
 from ledger.application import Ledger
@@ -135,18 +136,25 @@ def make_world(
     store_settings: Callable[..., Settings], clock: FixedClock
 ) -> Iterator[Callable[..., World]]:
     """Build a ``World`` on the test's store; keyword overrides by setting name, plus
-    ``provider=`` (default: the simulator through ``PaystackClient``) and ``tokens=``."""
+    ``provider=`` (default: the simulator through ``PaystackClient``), ``tokens=`` and
+    ``metrics=`` (the runner's Prometheus metrics)."""
     closers: list[Callable[[], None]] = []
 
     def make(
-        *, provider: PaymentProvider | None = None, tokens: object | None = None, **env: Any
+        *,
+        provider: PaymentProvider | None = None,
+        tokens: object | None = None,
+        metrics: Metrics | None = None,
+        **env: Any,
     ) -> World:
         settings = store_settings(**env)
         sim = PaystackSimulator(SECRET).start()
         closers.append(sim.stop)
         client = fast_client(sim.url)
         closers.append(client.close)
-        runner = JobRunner(settings, clock=clock, provider=provider or client, tokens=tokens)
+        runner = JobRunner(
+            settings, clock=clock, provider=provider or client, tokens=tokens, metrics=metrics
+        )
         closers.append(runner.close)
         api = Ledger.from_settings(settings, clock=clock)
         closers.append(api.close)
