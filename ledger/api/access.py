@@ -14,10 +14,10 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from starlette.routing import BaseRoute, Match
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.runtime import Metrics
@@ -43,40 +43,66 @@ def _path(scope: Scope) -> str:
     return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)[:300]
 
 
-def route_template(scope: Scope, routes: Iterable[BaseRoute] = ()) -> str:
+Templates = Mapping[str, Iterable[str]]  # route template -> its methods (OpenAPI's paths)
+
+
+class _Matcher:
+    """Finds the template of a path among the app's routes, as routing would have (the
+    first template whose pattern matches; with the method, else without it: a 405)."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.patterns = [
+            (template, compile_path(template)[0], {m.upper() for m in methods})
+            for template, methods in templates.items()
+        ]
+
+    def template(self, path: str, method: str) -> str | None:
+        other = None
+        for template, pattern, methods in self.patterns:
+            if pattern.match(path):
+                if method in methods or (method == "HEAD" and "GET" in methods):
+                    return template
+                other = other or template
+        return other
+
+
+def route_template(scope: Scope, matcher: _Matcher | None = None) -> str:
     """The template of the route that answered (``/requests/{request_id}``). An answer given
     before routing (an idempotent replay, a reused key, a body over the limit) has no route
-    in its scope: the template is then found by matching the path against ``routes``, as
-    routing would have. Only a path no route knows is ``unmatched``."""
+    in its scope: the template is then found by matching the path against the app's routes.
+    Only a path no route knows is ``unmatched``."""
     route: Any = scope.get("route")
     path: object = getattr(route, "path", None)
     if path:
         return str(path)
-    partial: str | None = None
-    for candidate in routes:
-        match, _ = candidate.matches(scope)
-        template = getattr(candidate, "path", None)
-        if match is Match.FULL and template:
-            return str(template)
-        if match is Match.PARTIAL and template and partial is None:
-            partial = str(template)  # the path matches, the method does not (a 405)
-    return partial or "unmatched"
+    if matcher is not None:
+        found = matcher.template(str(scope.get("path", "")), str(scope.get("method", "")))
+        if found is not None:
+            return found
+    return "unmatched"
 
 
 class AccessLog:
     """ASGI middleware: the access log line, the request metrics and ``X-Request-ID``.
-    ``routes``: the app's routes, to label answers given before routing by their template."""
+    ``templates``: the app's route templates and their methods (the OpenAPI paths), to
+    label answers given before routing."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         metrics: Metrics,
-        routes: Callable[[], Iterable[BaseRoute]] = tuple,
+        templates: Callable[[], Templates] = dict,
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.routes = routes
+        self._templates = templates
+        self._matcher: _Matcher | None = None
+
+    def matcher(self) -> _Matcher:
+        if self._matcher is None:  # on the first answer given before routing
+            self._matcher = _Matcher(self._templates())
+        return self._matcher
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,7 +125,7 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(scope, self.routes())
+            route = route_template(scope, None if "route" in scope else self.matcher())
             method = str(scope["method"])
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.duration.labels(method, route).observe(elapsed)

@@ -98,8 +98,14 @@ def create_app(
     app.add_middleware(
         BodyLimit, refused=lambda scope: webhook_routes.count_refused(runtime.metrics, scope)
     )
-    app.add_middleware(AccessLog, metrics=runtime.metrics, routes=lambda: app.router.routes)
+    app.add_middleware(AccessLog, metrics=runtime.metrics, templates=lambda: _templates(app))
     return app
+
+
+def _templates(app: FastAPI) -> dict[str, list[str]]:
+    """Each route template of the API and its methods, from the OpenAPI document."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    return {template: list(operations) for template, operations in paths.items()}
 
 
 def close_app(app: FastAPI) -> None:

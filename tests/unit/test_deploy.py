@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from jobs.metrics import Metrics as JobMetrics
 from ledger.api.runtime import Metrics as ApiMetrics
 from projections.follower_metrics import FollowerMetrics
+from tests.ops_support import need
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -31,17 +32,6 @@ ALERTS_TEST = DEPLOY / "prometheus" / "alerts_test.yml"
 DASHBOARD = DEPLOY / "grafana" / "ledger.json"
 UNITS = sorted((DEPLOY / "systemd").glob("*.service"))
 METRIC = re.compile(r"\b(ledger_[a-z0-9_]+|up)\b(?!\s*\()")  # a name, not a function
-
-
-def need(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        reason = f"{tool} is not installed (Debian: apt-get install prometheus; .ci/run does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and {reason}")
-        print(f"\n!!! SKIPPING: {reason} !!!\n", file=sys.stderr)
-        pytest.skip(reason)
-    return path
 
 
 def run(*args: str, cwd: Path | None = None) -> "subprocess.CompletedProcess[str]":
