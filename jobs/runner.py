@@ -218,10 +218,13 @@ class JobRunner:
             acquired = bool(row and row[0])
             yield acquired
             if acquired:
-                conn.execute("SELECT pg_advisory_unlock(%s)", [lock_key(job)])
+                # A session that was cut meanwhile has released the lock already (another
+                # runner may then have started the job too: the commands' optimistic
+                # concurrency keeps that safe); the run that finished stays finished.
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute("SELECT pg_advisory_unlock(%s)", [lock_key(job)])
         finally:
-            # Closing the session releases the lock too (also when the connection was lost,
-            # or the block raised: the unlock above is then skipped, not left to fail).
+            # Closing the session releases the lock too (also when the block raised).
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 

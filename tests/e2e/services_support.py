@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +61,7 @@ class Service:
     process: "subprocess.Popen[bytes]"
     log: Path
     metrics_port: int | None = None
+    terminated: bool = False
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -85,9 +86,15 @@ class Service:
         response = httpx.get(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5)
         return samples(response.text)
 
-    def stop(self) -> int:
-        if self.running():
+    def terminate(self) -> None:
+        """SIGTERM, once (a second one could land after the process restored the default
+        handler on its way out, and kill it)."""
+        if not self.terminated and self.running():
             self.process.send_signal(signal.SIGTERM)
+        self.terminated = True
+
+    def stop(self) -> int:
+        self.terminate()
         try:
             return self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -174,11 +181,11 @@ class Seeder:
         self.ledger.close()
 
 
-def stop_all(services: Iterator[Service] | list[Service]) -> dict[str, int]:
-    codes = {}
+def stop_all(services: list[Service]) -> dict[str, int]:
+    """SIGTERM to every service at once, then their exit codes."""
     for service in services:
-        codes[service.name] = service.stop()
-    return codes
+        service.terminate()
+    return {service.name: service.stop() for service in services}
 
 
 def settle(seconds: float) -> None:
