@@ -75,7 +75,7 @@ def _figures(settings: Settings) -> dict[str, Any]:
     "--job",
     "names",
     multiple=True,
-    type=click.Choice([spec.name for spec in JOBS]),
+    type=click.Choice([spec.name for spec in JOBS], case_sensitive=False),
     help="Run only this job (repeatable). Implies --once.",
 )
 @click.option("--now", "now_text", help="Business time of this invocation (ISO 8601 with offset).")
@@ -168,7 +168,9 @@ def list_jobs(fmt: Format) -> None:
 
 
 @jobs.command("status")
-@click.option("--job", "job", type=click.Choice(list(BY_NAME)), help="Only this job.")
+@click.option(
+    "--job", "job", type=click.Choice(list(BY_NAME), case_sensitive=False), help="Only this job."
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @format_option
 def status(job: str | None, limit: int, fmt: Format) -> None:

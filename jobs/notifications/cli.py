@@ -74,7 +74,11 @@ def notifications() -> None:
 
 @notifications.command("list")
 @click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only these.")
-@click.option("--channel", type=click.Choice(["email", "webhook"]), help="Only this channel.")
+@click.option(
+    "--channel",
+    type=click.Choice(["email", "webhook"], case_sensitive=False),
+    help="Only this channel.",
+)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
 @format_option
 def list_command(status: str | None, channel: str | None, limit: int, fmt: Format) -> None:

@@ -128,6 +128,17 @@ def ids() -> IdResolver:
     return app_context().components(ctx, create=False).ids()
 
 
+class CurrencyParam(click.ParamType[str]):
+    """An ISO 4217 code in any case (``ngn`` is NGN); the domain checks it is supported."""
+
+    name = "currency"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return str(value).strip().upper()
+
+
+CURRENCY = CurrencyParam()
+
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -172,7 +183,9 @@ def current_operator(given: str | None) -> str:
 
 
 __all__ = [
+    "CURRENCY",
     "AppContext",
+    "CurrencyParam",
     "IdText",
     "MinorUnits",
     "UuidParam",

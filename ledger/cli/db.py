@@ -85,7 +85,7 @@ def _table(status: SchemaStatus, where: str) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json"], case_sensitive=False),
     default="table",
     show_default=True,
     help="table for people; json for machines.",

@@ -10,6 +10,7 @@ import click
 from ledger.application import Ledger
 from ledger.cli.context import IdText, ids, pass_ledger, pass_reader
 from ledger.cli.output import Format, emit_record, emit_result, format_option
+from ledger.cli.plugins import add_subcommands
 from ledger.errors import NotFound
 from ledger.views import transaction_view
 
@@ -86,3 +87,7 @@ def show(ledger: Ledger, transaction_id: str | None, reference: str | None, fmt:
         assert transaction_id is not None
         tid = ids().payment(transaction_id)
     emit_record(transaction_view(ledger.get_transaction(tid)), fmt)
+
+
+# ``payments list`` reads the read tables: it is projections' (entry point ledger.cli.payments).
+add_subcommands(payments, "ledger.cli.payments")

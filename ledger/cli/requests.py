@@ -15,6 +15,7 @@ import click
 
 from ledger.application import Ledger
 from ledger.cli.context import (
+    CURRENCY,
     IdText,
     MinorUnits,
     UuidParam,
@@ -26,6 +27,7 @@ from ledger.cli.context import (
     pass_reader,
 )
 from ledger.cli.output import Format, emit_record, emit_result, format_option
+from ledger.cli.plugins import add_subcommands
 from ledger.domain.request import DeclineReason
 from ledger.domain.user import User
 from ledger.views import request_view
@@ -46,7 +48,9 @@ def requests() -> None:
 @click.option(
     "--amount", type=MinorUnits(), required=True, metavar="MINOR", help="Price in minor units."
 )
-@click.option("--currency", required=True, help="ISO 4217 code: NGN, GHS, ZAR, KES or USD.")
+@click.option(
+    "--currency", type=CURRENCY, required=True, help="ISO 4217 code: NGN, GHS, ZAR, KES or USD."
+)
 @click.option(
     "--id",
     "request_id",
@@ -117,3 +121,7 @@ def show(ledger: Ledger, request_id: str, fmt: Format) -> None:
         celebrity=celebrity if isinstance(celebrity, User) else None,
     )
     emit_record(view, fmt)
+
+
+# ``requests list`` reads the read tables: it is projections' (entry point ledger.cli.requests).
+add_subcommands(requests, "ledger.cli.requests")

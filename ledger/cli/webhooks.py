@@ -50,7 +50,9 @@ def paystack(signature: str, fmt: Format) -> None:
 @webhooks.command("deliveries")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option(
-    "--outcome", type=click.Choice([o.value for o in WebhookOutcome]), help="Only this outcome."
+    "--outcome",
+    type=click.Choice([o.value for o in WebhookOutcome], case_sensitive=False),
+    help="Only this outcome.",
 )
 @click.option("--reference", default=None, help="Only deliveries about this payment reference.")
 @format_option
