@@ -172,14 +172,15 @@ def list_jobs(fmt: Format) -> None:
     "--job", "job", type=click.Choice(list(BY_NAME), case_sensitive=False), help="Only this job."
 )
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--oldest-first", is_flag=True, help="The earliest runs first.")
 @format_option
-def status(job: str | None, limit: int, fmt: Format) -> None:
+def status(job: str | None, limit: int, oldest_first: bool, fmt: Format) -> None:
     """The latest runs (newest first): outcome, times and counts."""
     db = ReadDB(read_store(app_context().settings()))  # refuses a store without a ledger
     try:
         if not db.table_exists("job_runs"):
             raise InvalidInput("no job has run yet on this store (no job_runs table)")
-        rows = recent_runs(db, job=job, limit=limit)
+        rows = recent_runs(db, job=job, limit=limit, oldest_first=oldest_first)
     finally:
         db.close()
     views: list[View] = [

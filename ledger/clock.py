@@ -97,12 +97,17 @@ def parse_time(text: str, *, now: datetime, what: str = "time") -> datetime:
     except InvalidInput:
         pass
     try:
-        return parse_instant(value)
-    except InvalidInput:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
         raise InvalidInput(
             f"invalid {what} {text!r}: expected ISO 8601 with an offset "
             "(2026-01-31T10:00:00+00:00) or a duration ago (24h, 7d, 90m)"
         ) from None
+    if at.tzinfo is None:
+        raise InvalidInput(
+            f"{what} {text!r} has no UTC offset: add one (e.g. +00:00), or give a duration ago"
+        )
+    return at
 
 
 __all__ = [

@@ -101,6 +101,22 @@ def id_prefix(text: str) -> str | None:
     return out
 
 
+def malformed(text: str, what: str) -> InvalidInput:
+    """The error for ``text`` that is neither a full id nor a long enough prefix."""
+    return InvalidInput(
+        f"malformed {what} {_short(text)!r}: give the full id or at least {MIN_PREFIX} of "
+        "its first characters"
+    )
+
+
+def check_id_text(text: str, what: str) -> str:
+    """``text`` if it can name an aggregate by id (a full id or a prefix of at least
+    ``MIN_PREFIX`` hex digits), else ``InvalidInput``: a shape check that reads nothing."""
+    if full_id(text) is None and id_prefix(text) is None:
+        raise malformed(text, what)
+    return text
+
+
 def _short(text: str) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -158,15 +174,12 @@ class IdResolver:
             return next(iter(found))
         if found:
             listed = ", ".join(m.label for m in list(found.values())[:SHOWN])
-            more = f" and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+            more = " and more" if len(found) > SHOWN else ""
             raise InvalidInput(
                 f"{what} id {_short(raw)!r} is ambiguous: {listed}{more}; give more characters"
             )
         if prefix is None and not (references or external_ids):
-            raise InvalidInput(
-                f"malformed {what} id {_short(raw)!r}: give the full id or at least "
-                f"{MIN_PREFIX} of its first characters"
-            )
+            raise malformed(raw, f"{what} id")
         accepted = ["id", f"id prefix (at least {MIN_PREFIX} characters)"]
         if references:
             accepted.append("payment reference")
@@ -212,6 +225,7 @@ __all__ = [
     "Match",
     "PrefixIndex",
     "Resolve",
+    "check_id_text",
     "full_id",
     "id_prefix",
     "load_prefix_index",

@@ -61,6 +61,21 @@ def _label(kind: IdKind, row: dict[str, object]) -> str:
     return f"user {a} ({row['id']})"
 
 
+def lookup(db: ReadDB, kind: IdKind, prefix: str, limit: int) -> list[Match]:
+    """Up to ``limit`` rows of ``kind``'s table whose id starts with ``prefix`` (an index
+    range scan of the primary key; bench/explain.py checks the plan)."""
+    _table, select, key = _LOOKUPS[kind]
+    rows = db.fetchall(
+        f"{select} WHERE {key} >= %(low)s AND {key} < %(high)s ORDER BY {key} LIMIT %(limit)s",
+        {"low": prefix, "high": prefix + "g", "limit": limit},
+    )
+    return [
+        Match(kind, UUID(str(row["id"])), _label(kind, row))
+        for row in rows
+        if str(row["id"]).startswith(prefix)
+    ]
+
+
 def prefix_matches(ledger: Ledger, kinds: Sequence[IdKind], prefix: str, limit: int) -> list[Match]:
     """Up to ``limit`` aggregates per kind whose id starts with ``prefix`` (see the module
     docstring), after catching the read tables up."""
@@ -68,22 +83,9 @@ def prefix_matches(ledger: Ledger, kinds: Sequence[IdKind], prefix: str, limit: 
     db = ReadDB(store_config(s.database_url, schema=s.postgres_schema))
     try:
         ProjectionEngine(ledger, db, [LedgerTables()]).catch_up()
-        found: list[Match] = []
-        for kind in kinds:
-            _table, select, key = _LOOKUPS[kind]
-            rows = db.fetchall(
-                f"{select} WHERE {key} >= %(low)s AND {key} < %(high)s "
-                f"ORDER BY {key} LIMIT %(limit)s",
-                {"low": prefix, "high": prefix + "g", "limit": limit},
-            )
-            found.extend(
-                Match(kind, UUID(str(row["id"])), _label(kind, row))
-                for row in rows
-                if str(row["id"]).startswith(prefix)
-            )
-        return found
+        return [match for kind in kinds for match in lookup(db, kind, prefix, limit)]
     finally:
         db.close()
 
 
-__all__ = ["prefix_matches"]
+__all__ = ["lookup", "prefix_matches"]

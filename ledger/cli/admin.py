@@ -19,7 +19,7 @@ from ledger.cli.context import IdText, app_context, current_operator, ids, opera
 from ledger.cli.output import Format, emit_result, format_option
 
 Action = Callable[..., Result]
-PAYMENT = IdText("transaction id")
+PAYMENT = IdText("transaction id", references=True)
 
 
 @click.group()

@@ -22,7 +22,7 @@ from ledger.bootstrap import Components
 from ledger.config import Settings, load_settings
 from ledger.domain.ids import parse_uuid
 from ledger.errors import InvalidInput
-from ledger.ids_lookup import IdResolver
+from ledger.ids_lookup import IdResolver, check_id_text
 from ledger.operators import OPERATOR_SETTING, resolve_operator
 
 P = ParamSpec("P")
@@ -106,18 +106,25 @@ class UuidParam(click.ParamType[UUID]):
 
 class IdText(click.ParamType[str]):
     """An id argument as typed: the full id, a unique prefix of at least 8 of its first
-    characters (``8ce098db``) or, for payments, the provider's reference. Only its shape is
-    checked here; the command resolves it with ``ids()`` (``ledger.ids_lookup``)."""
+    characters (``8ce098db``) or, with ``references``, the payment's provider reference.
+    Only its shape is checked here (before anything is opened); the command resolves it with
+    ``ids()`` (``ledger.ids_lookup``)."""
 
     name = "id"
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, references: bool = False) -> None:
         self.what = what
+        self.references = references
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip()
         if not text or len(text) > 200 or not text.isprintable():
             self.fail(f"malformed {self.what} {text[:60]!r}", param, ctx)
+        if not self.references:
+            try:
+                check_id_text(text, self.what)
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc)) from None  # one line, as from the command
         return text
 
 

@@ -67,7 +67,7 @@ def initiate(
 
 
 @payments.command("show")
-@click.argument("transaction_id", type=IdText("transaction id"), required=False)
+@click.argument("transaction_id", type=IdText("transaction id", references=True), required=False)
 @click.option(
     "--reference", default=None, metavar="REF", help="Find the payment by its reference only."
 )

@@ -221,7 +221,7 @@ def test_time_filters_take_iso_8601_or_a_duration(sqlite_store: Store) -> None:
         (("report", "payments", "--since", "yesterday"), "duration ago"),
         (("payments", "list", "--older-than", "24"), "duration"),
         (("payments", "list", "--older-than", "1h", "--until", "2h"), "not both"),
-        (("report", "payments", "--since", "2026-01-05T10:00:00"), "ISO 8601"),
+        (("report", "payments", "--since", "2026-01-05T10:00:00"), "no UTC offset"),
     ]:
         assert_refused(sqlite_store.run(*args), 2, mentions)
 
