@@ -149,3 +149,17 @@ def test_a_decline_through_the_api_records_the_tokens_principal(
     assert declined["reason"] == "celebrity_declined"
     assert declined["note"] == "on holiday"
     assert declined["operator"].startswith("token-")
+
+
+def test_choices_currencies_and_times_take_any_case_and_durations(
+    api: Api, clock: FixedClock
+) -> None:
+    seed_payments(ledger_of(api), clock, 2, held=1)
+    assert api.post("/users", json={"user_id": "fan-7", "role": "FAN"}).status_code == 201
+    api.ok("POST", "/wallets", json={"user_id": "star-1", "currency": "ngn"})
+    held = api.ok("GET", "/reports/payments?status=completed&currency=ngn&since=7d")
+    assert len(held["items"]) == 1
+    assert api.ok("GET", "/reports/escrow?status=in_progress&until=1h")["items"] == []
+    assert api.ok("GET", "/reports/payments?oldest_first=true&escrow_status=Pending")["items"]
+    api.ok("GET", "/webhooks/deliveries?outcome=APPLIED&oldest_first=true")
+    is_error(api.get("/reports/payments?since=2026-01-05T10:00:00"), 422, "invalid_input")
