@@ -27,7 +27,7 @@ argument is not found, not silently mapped.
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from importlib.metadata import entry_points
@@ -137,6 +137,7 @@ class IdResolver:
         return self.resolve(text, (IdKind.PAYMENT,), references=True)
 
     def wallet(self, text: str) -> UUID:
+        """A wallet: its full id or a unique prefix."""
         return self.resolve(text, (IdKind.WALLET,))
 
     def aggregate(self, text: str) -> UUID:
@@ -214,8 +215,6 @@ class IdResolver:
         return [Match(IdKind.USER, user.id, f"user {raw} ({user.id})")]
 
 
-Resolve = Callable[[str], UUID]
-
 __all__ = [
     "ENTRY_POINT_GROUP",
     "MIN_PREFIX",
@@ -224,7 +223,6 @@ __all__ = [
     "IdResolver",
     "Match",
     "PrefixIndex",
-    "Resolve",
     "check_id_text",
     "full_id",
     "id_prefix",

@@ -7,6 +7,12 @@ refused with exit 2, and nothing is created); the plugin groups ask
 ``ledger.bootstrap.Components``, built on first use (so ``--help`` and usage errors never touch
 the settings or the database) and closed when the command ends, whatever happened.
 Parameter types here only parse text; the domain decides what is valid (one set of rules).
+
+Id arguments are ``IdText`` and are resolved in the command with ``ids()`` (the one resolver,
+``ledger.ids_lookup``: full id, 8-character prefix, payment reference). Interventions take
+``@operator_option`` and call ``current_operator(given)`` before opening anything
+(``ledger.operators``: ``--operator``, else ``LEDGER_OPERATOR`` from the settings, else the
+OS user; shared accounts refused). Currencies take any case (``CURRENCY``).
 """
 
 import functools
@@ -28,8 +34,6 @@ from ledger.operators import OPERATOR_SETTING, resolve_operator
 P = ParamSpec("P")
 R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
-
-OPERATOR_ENV = OPERATOR_SETTING
 
 
 class AppContext:
@@ -176,7 +180,7 @@ def operator_option(command: F) -> F:
         "--operator",
         default=None,
         metavar="NAME",
-        help=f"Who is acting (default: {OPERATOR_ENV} from the environment or .env, else the "
+        help=f"Who is acting (default: {OPERATOR_SETTING} from the environment or .env, else the "
         "OS user name; shared accounts such as root are refused).",
     )
     return option(command)
