@@ -3,13 +3,15 @@
 ``run`` is the long-running runner (every job once at start-up, then on schedule, until
 SIGTERM/SIGINT, exit 0); ``run --once`` runs every job now in a sensible order and exits 1 if
 any failed; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of the
-invocation. In every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
+invocation: a time more than ``FUTURE_GRACE`` (a minute) ahead of the wall clock is refused
+(exit 2) unless ``--allow-future``, since every event the run writes is stamped with it. In
+every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
 """
 
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -27,6 +29,8 @@ from ledger.errors import InvalidInput
 from ledger.persistence import store_config
 from ledger.views import View
 from projections.db import ReadDB
+
+FUTURE_GRACE = timedelta(minutes=1)
 
 
 @click.group(name="jobs")
@@ -71,21 +75,37 @@ def _figures(settings: Settings) -> dict[str, Any]:
     "--job",
     "names",
     multiple=True,
-    type=click.Choice([spec.name for spec in JOBS]),
+    type=click.Choice([spec.name for spec in JOBS], case_sensitive=False),
     help="Run only this job (repeatable). Implies --once.",
 )
 @click.option("--now", "now_text", help="Business time of this invocation (ISO 8601 with offset).")
+@click.option(
+    "--allow-future",
+    is_flag=True,
+    help="Accept a --now more than a minute ahead of the wall clock (events are stamped with it).",
+)
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
     help="Serve Prometheus metrics on 127.0.0.1:PORT.",
 )
-def run(once: bool, names: tuple[str, ...], now_text: str | None, metrics_port: int | None) -> None:
+def run(
+    once: bool,
+    names: tuple[str, ...],
+    now_text: str | None,
+    allow_future: bool,
+    metrics_port: int | None,
+) -> None:
     """Run the jobs: on schedule until SIGTERM/SIGINT (exit 0), or with --once / --job now
     (exit 1 if any run failed)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    settings = app_context().settings()
     now = parse_instant(now_text) if now_text else None
+    if now is not None and not allow_future and now - system_clock() > FUTURE_GRACE:
+        raise InvalidInput(
+            f"--now {now.isoformat()} is in the future: events would be stamped ahead of time; "
+            "pass --allow-future if that is what you want"
+        )
+    settings = app_context().settings()
     clock = business_clock(now)
     parts = Components(settings, create=True, clock=clock)  # closed below
     metrics = Metrics(lambda: _figures(settings)) if metrics_port else None
@@ -148,16 +168,19 @@ def list_jobs(fmt: Format) -> None:
 
 
 @jobs.command("status")
-@click.option("--job", "job", type=click.Choice(list(BY_NAME)), help="Only this job.")
+@click.option(
+    "--job", "job", type=click.Choice(list(BY_NAME), case_sensitive=False), help="Only this job."
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--oldest-first", is_flag=True, help="The earliest runs first.")
 @format_option
-def status(job: str | None, limit: int, fmt: Format) -> None:
+def status(job: str | None, limit: int, oldest_first: bool, fmt: Format) -> None:
     """The latest runs (newest first): outcome, times and counts."""
     db = ReadDB(read_store(app_context().settings()))  # refuses a store without a ledger
     try:
         if not db.table_exists("job_runs"):
             raise InvalidInput("no job has run yet on this store (no job_runs table)")
-        rows = recent_runs(db, job=job, limit=limit)
+        rows = recent_runs(db, job=job, limit=limit, oldest_first=oldest_first)
     finally:
         db.close()
     views: list[View] = [

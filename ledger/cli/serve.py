@@ -111,7 +111,7 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
 )
 @click.option(
     "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
     default="info",
     show_default=True,
 )
