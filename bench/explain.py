@@ -1,4 +1,5 @@
-"""EXPLAIN the runbook query, every report and every job query on 1,000,000 payments.
+"""EXPLAIN the runbook query, every report, list, id-prefix lookup and job query on 1,000,000
+payments.
 
 What it does, against ONE PostgreSQL database, in a fresh schema (dropped at the end):
 
@@ -44,9 +45,11 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from ledger.domain import ids  # noqa: E402
+from ledger.ids_lookup import IdKind  # noqa: E402
 from ledger.persistence import store_config  # noqa: E402
-from projections import queries, schema  # noqa: E402
+from projections import lists, queries, schema  # noqa: E402
 from projections.db import Params, ReadDB  # noqa: E402
+from projections.id_index import lookup  # noqa: E402
 from projections.ledger_tables import TABLES, LedgerTables  # noqa: E402
 from projections.report_filter import ReportFilter  # noqa: E402
 
@@ -270,6 +273,9 @@ def main() -> int:
         middle = START + timedelta(seconds=YEAR_S // 2)
         celebrity = "user-7"
         cursor = queries.payments_report(db, ReportFilter(since=middle), limit=1)[0].cursor
+        request_cursor = lists.requests_report(db, ReportFilter(since=middle), limit=1)[0].cursor
+        fan = f"user-{max(10, args.rows // 100) + 5}"
+        some = queries.payments_report(db, ReportFilter(since=middle), limit=1)[0]
         due_after = queries.list_pending_payments(db, older_than=now, limit=2000)[-1].id
         releasable_after = queries.list_releasable(db, limit=2000)[-1].id
         cases: dict[str, Callable[[], Any]] = {
@@ -298,6 +304,29 @@ def main() -> int:
             "payments_report_celebrity": lambda: queries.payments_report(
                 db, ReportFilter(celebrity=celebrity)
             ),
+            "payments_report_oldest_first": lambda: queries.payments_report(db, oldest_first=True),
+            "payments_list_reference": lambda: queries.payments_report(
+                db, ReportFilter(reference=str(some.reference)), limit=51
+            ),
+            "payments_list_fan": lambda: queries.payments_report(
+                db, ReportFilter(fan=fan), limit=51
+            ),
+            "payments_list_old_pending": lambda: queries.payments_report(
+                db, ReportFilter(until=now - timedelta(hours=24), escrow_status="PENDING"), limit=51
+            ),
+            "payments_list_flagged": lambda: queries.payments_report(
+                db, ReportFilter(flagged=True), limit=51
+            ),
+            "requests_list": lambda: lists.requests_report(db, limit=51),
+            "requests_list_next_page_mid_table": lambda: lists.requests_report(
+                db, limit=51, after=request_cursor
+            ),
+            "requests_list_fan": lambda: lists.requests_report(db, ReportFilter(fan=fan), limit=51),
+            "requests_list_celebrity_pending": lambda: lists.requests_report(
+                db, ReportFilter(celebrity=celebrity, status="PENDING"), limit=51
+            ),
+            "id_prefix_payment": lambda: lookup(db, IdKind.PAYMENT, str(some.id)[:8], 6),
+            "id_prefix_request": lambda: lookup(db, IdKind.REQUEST, str(some.request_id)[:8], 6),
             "review_report": lambda: queries.review_report(db),
             "summary": lambda: queries.summary(db, now=now),
             "summary_ngn_last_30_days": lambda: queries.summary(

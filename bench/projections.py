@@ -387,6 +387,8 @@ def measure_library(settings: Settings, events: int) -> tuple[int, float]:
 def reset_ledger_tables(db: ReadDB) -> None:
     """Drop the read tables and their position, so the next catch-up starts from 0."""
     with db.transaction():
+        for view in LedgerTables.views:  # a view would pin the tables on PostgreSQL
+            db.execute(f"DROP VIEW IF EXISTS {view}")
         for logical in LedgerTables.tables:
             db.execute(f"DROP TABLE IF EXISTS {logical}")
         if db.table_exists("projection_tracking"):

@@ -5,13 +5,15 @@ SIGTERM/SIGINT, exit 0); ``--only NAME`` / ``--skip NAME`` choose the jobs it sc
 notification sender runs as ``run --only send_notifications`` beside a ``run --skip
 send_notifications``); ``run --once`` runs them now in a sensible order and exits 1 if any
 failed or ended degraded; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of
-the invocation. In every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
-It logs in the one format of ``ledger.logs``.
+the invocation: a time more than ``FUTURE_GRACE`` (a minute) ahead of the wall clock is refused
+(exit 2) unless ``--allow-future``, since every event the run writes is stamped with it. In
+every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0). It logs in the one
+format of ``ledger.logs``.
 """
 
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -23,11 +25,13 @@ from jobs.runner import JobRunner, business_clock, next_runs, recent_runs
 from ledger.bootstrap import Components, read_store
 from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option
-from ledger.clock import parse_instant
+from ledger.clock import parse_instant, system_clock
 from ledger.errors import InvalidInput
 from ledger.logs import configure_logging
 from ledger.views import View
 from projections.db import ReadDB
+
+FUTURE_GRACE = timedelta(minutes=1)
 
 
 @click.group(name="jobs")
@@ -36,7 +40,7 @@ def jobs() -> None:
     create wallets, refresh the Flutterwave token."""
 
 
-job_names = click.Choice([spec.name for spec in JOBS])
+job_names = click.Choice([spec.name for spec in JOBS], case_sensitive=False)
 
 
 @jobs.command("run")
@@ -62,6 +66,11 @@ job_names = click.Choice([spec.name for spec in JOBS])
 )
 @click.option("--now", "now_text", help="Business time of this invocation (ISO 8601 with offset).")
 @click.option(
+    "--allow-future",
+    is_flag=True,
+    help="Accept a --now more than a minute ahead of the wall clock (events are stamped with it).",
+)
+@click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
     envvar="LEDGER_METRICS_PORT",
@@ -80,20 +89,26 @@ def run(
     only: tuple[str, ...],
     skip: tuple[str, ...],
     now_text: str | None,
+    allow_future: bool,
     metrics_port: int | None,
     metrics_host: str,
 ) -> None:
     """Run the jobs: on schedule until SIGTERM/SIGINT (exit 0), or with --once / --job now
     (exit 1 if any run failed or ended degraded). The database going away never stops it:
     runs wait for it and start again."""
-    settings = app_context().settings()
-    configure_logging(settings.log_level, settings.log_format)
     if only and skip:
         raise InvalidInput("give --only or --skip, not both")
     chosen = [spec for spec in JOBS if (spec.name in only if only else spec.name not in skip)]
     if not chosen:
         raise InvalidInput("--skip leaves no job to run")
     now = parse_instant(now_text) if now_text else None
+    if now is not None and not allow_future and now - system_clock() > FUTURE_GRACE:
+        raise InvalidInput(
+            f"--now {now.isoformat()} is in the future: events would be stamped ahead of time; "
+            "pass --allow-future if that is what you want"
+        )
+    settings = app_context().settings()
+    configure_logging(settings.log_level, settings.log_format)
     clock = business_clock(now)
     parts = Components(settings, create=True, clock=clock)  # closed below
     metrics = Metrics(chosen) if metrics_port else None
@@ -156,16 +171,19 @@ def list_jobs(fmt: Format) -> None:
 
 
 @jobs.command("status")
-@click.option("--job", "job", type=click.Choice(list(BY_NAME)), help="Only this job.")
+@click.option(
+    "--job", "job", type=click.Choice(list(BY_NAME), case_sensitive=False), help="Only this job."
+)
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--oldest-first", is_flag=True, help="The earliest runs first.")
 @format_option
-def status(job: str | None, limit: int, fmt: Format) -> None:
+def status(job: str | None, limit: int, oldest_first: bool, fmt: Format) -> None:
     """The latest runs (newest first): outcome, times and counts."""
     db = ReadDB(read_store(app_context().settings()))  # refuses a store without a ledger
     try:
         if not db.table_exists("job_runs"):
             raise InvalidInput("no job has run yet on this store (no job_runs table)")
-        rows = recent_runs(db, job=job, limit=limit)
+        rows = recent_runs(db, job=job, limit=limit, oldest_first=oldest_first)
     finally:
         db.close()
     views: list[View] = [

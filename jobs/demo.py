@@ -255,7 +255,7 @@ def _counts(by_status: Mapping[str, int]) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json"], case_sensitive=False),
     default="table",
     show_default=True,
     help="table for people; json (summary, requests, job runs) for machines.",

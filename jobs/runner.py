@@ -454,14 +454,17 @@ def next_runs(settings: Settings) -> list[tuple[JobSpec, datetime]]:
     return result
 
 
-def recent_runs(db: ReadDB, *, job: str | None = None, limit: int = 20) -> list[dict[str, object]]:
-    """The latest ``job_runs`` rows, newest first."""
+def recent_runs(
+    db: ReadDB, *, job: str | None = None, limit: int = 20, oldest_first: bool = False
+) -> list[dict[str, object]]:
+    """The latest ``job_runs`` rows, newest first (the earliest with ``oldest_first``)."""
     where = "WHERE job = %s " if job else ""
+    way = "" if oldest_first else " DESC"
     params: list[object] = [job] if job else []
     return [
         {key.lower(): value for key, value in row.items()}
         for row in db.fetchall(
-            f"SELECT * FROM job_runs {where}ORDER BY startedAt DESC LIMIT %s",  # noqa: S608
+            f"SELECT * FROM job_runs {where}ORDER BY startedAt{way} LIMIT %s",  # noqa: S608
             [*params, limit],
         )
     ]

@@ -3,9 +3,11 @@
 Every face asks it for its parts: the CLI (``ledger.cli.context``), the HTTP API
 (``ledger.api.runtime``), the job runner and the demo (``jobs``), the projection follower and
 the read side (``projections.wiring``, which builds the read tables beside a ledger from
-here: ``ledger`` never imports ``projections``). No face turns settings into a ``Ledger``, a
-provider client, the Flutterwave token manager, the webhook handler or the contacts table
-itself. (The API's idempotency store is the API's own table; the API builds it.)
+here: ``ledger`` never imports ``projections``; for the same reason the id resolver,
+``ids()``, gets its prefix search from the ``ledger.id_index`` entry point). No face turns
+settings into a ``Ledger``, a provider client, the Flutterwave token manager, the webhook
+handler, the id resolver or the contacts table itself. (The API's idempotency store is the
+API's own table; the API builds it.)
 
 ``Components(settings, create=...)`` builds each part on first use (so ``--help`` and
 ``/healthz`` touch nothing) and ``close()`` closes what it built, in reverse order; a part it
@@ -31,6 +33,7 @@ from ledger.application import Ledger
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.contacts import Contacts
+from ledger.ids_lookup import IdResolver, load_prefix_index
 from ledger.persistence import StoreConfig, store_config
 from ledger.providers.flutterwave import FlutterwaveTokenManager
 from ledger.providers.paystack import PaystackClient
@@ -133,6 +136,7 @@ class Components:
         self._tokens: FlutterwaveTokenManager | None = None
         self._webhooks: PaystackWebhooks | None = None
         self._contacts: Contacts | None = None
+        self._ids: IdResolver | None = None
         self._built: list[Callable[[], None]] = []  # closers, run newest first
         self._lock = threading.RLock()
 
@@ -188,6 +192,15 @@ class Components:
             if self._contacts is None:
                 self._contacts = Contacts.from_settings(self.settings)
             return self._contacts
+
+    def ids(self) -> IdResolver:
+        """The id resolver every face uses for id arguments (``ledger.ids_lookup``): full
+        ids, unique prefixes (through the ``ledger.id_index`` entry point, the read
+        tables'), payment references."""
+        with self._lock:
+            if self._ids is None:
+                self._ids = IdResolver(self.ledger(), load_prefix_index())
+            return self._ids
 
     def close(self) -> None:
         """Close everything built here, newest first (all of it, even if one fails: the

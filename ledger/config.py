@@ -3,7 +3,8 @@
 Every setting is named by its environment variable. A bad or missing one raises
 ``ConfigError`` with one line naming it; secret values never appear in that line, in
 ``repr(settings)`` or in logs (they are ``SecretStr``).
-Durations accept seconds (``3600``), ``90s``, ``30m``, ``24h``, ``3d`` or ISO 8601 (``PT24H``).
+Durations accept seconds (``3600``), ``90s``, ``30m``, ``24h``, ``3d``, ``2w`` or ISO 8601
+(``PT24H``): ``ledger.clock.parse_duration``, the parser of every duration.
 """
 
 import ipaddress
@@ -24,19 +25,20 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from ledger.addresses import check_email, check_webhook_url, parse_smtp_url
+from ledger.clock import parse_duration
 from ledger.domain.fees import MAX_FEE_BPS
 from ledger.domain.money import CURRENCIES
 from ledger.errors import ConfigError, InvalidInput
 
-_DURATION = re.compile(r"(\d+)\s*([smhd]?)")
-_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
 
 def _parse_duration(value: Any) -> Any:
+    """Strings through the one duration parser (``ledger.clock.parse_duration``); anything
+    it does not read is left to pydantic, which says what is wrong with it."""
     if isinstance(value, str):
-        match = _DURATION.fullmatch(value.strip())
-        if match:
-            return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return parse_duration(value)
+        except InvalidInput:
+            return value
     return value
 
 
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
         timedelta(seconds=10), validation_alias="LEDGER_PAYMENT_LOCK_TIMEOUT"
     )
     conflict_retries: int = Field(5, ge=0, le=100, validation_alias="LEDGER_CONFLICT_RETRIES")
+    # Who runs the CLI's interventions when --operator is not given (ledger.operators: a
+    # shared account such as root is refused when the command runs, not here, so commands
+    # that name nobody still work with it set).
+    operator: str | None = Field(None, validation_alias="LEDGER_OPERATOR")
 
     # Notifications (docs/operations.md "Notifications"): the SMTP server (its URL may hold a
     # password: secret), the From address, the operators' addresses, the platform webhook and

@@ -172,9 +172,15 @@ class DeliveryStore:
             conn.execute(_INSERT, row)
 
     def recent(
-        self, *, limit: int = 100, outcome: str | None = None, reference: str | None = None
+        self,
+        *,
+        limit: int = 100,
+        outcome: str | None = None,
+        reference: str | None = None,
+        oldest_first: bool = False,
     ) -> list[Delivery]:
-        """The latest deliveries first, optionally of one outcome or reference."""
+        """The latest deliveries first (the earliest with ``oldest_first``), optionally of
+        one outcome or reference."""
         clauses, params = [], []
         if outcome is not None:
             clauses.append("outcome = %s")
@@ -183,7 +189,8 @@ class DeliveryStore:
             clauses.append("reference = %s")
             params.append(webhook_body.storable(reference))  # as recorded
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        query = f"{_RECENT}{where} ORDER BY received_at DESC, id DESC LIMIT %s"
+        way = "" if oldest_first else " DESC"
+        query = f"{_RECENT}{where} ORDER BY received_at{way}, id{way} LIMIT %s"
         with self._tables.connection() as conn:
             rows = conn.execute(query, [*params, int(limit)]).fetchall()
         return [

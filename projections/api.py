@@ -9,9 +9,12 @@ plus a ``projections`` readiness check for ``/readyz`` (the read tables are at m
 ``ledger_projection_lag_events`` gauge for ``/metrics``.
 
 Like ``ledger report``, each report first catches the read tables up with the event log, then
-runs one typed query of ``projections.queries``. Lists are pages, oldest first: ``limit`` rows
-(at most 1,000) and ``next_cursor`` to pass as ``after`` for the next page (null on the last),
-a keyset cursor, so a page costs the same at any depth. Rows carry the machine format of the
+runs one typed query of ``projections.queries``. Lists are pages, newest first
+(``oldest_first=true`` for the other way): ``limit`` rows (at most 1,000) and ``next_cursor``
+to pass as ``after`` for the next page (null on the last), a keyset cursor, so a page costs the
+same at any depth. Filters take any case (``currency=ngn``), and times ISO 8601 or a duration
+ago (``since=24h``), like the CLI's. ``GET /requests`` and ``GET /transactions``, Stripe-style
+lists, are ``projections.api_lists``'. Rows carry the machine format of the
 CLI's json (minor units, ids as strings, ISO 8601 times). ``ledger`` never imports this module:
 the app factory loads it through the entry point.
 """
@@ -24,15 +27,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar, get_type_hints
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, FastAPI, Query
+from fastapi import APIRouter, Depends, FastAPI, Path, Query
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from pydantic import AwareDatetime, BaseModel, create_model
+from pydantic import BaseModel, BeforeValidator, create_model
 
 from ledger.api.deps import Svc, require_token
 from ledger.api.errors import QUERY_ERRORS
+from ledger.api.models import Currency as CurrencyCode
+from ledger.api.models import upper
 from ledger.api.runtime import Check, Runtime, Services
 from ledger.application import Ledger
+from ledger.clock import parse_time
 from ledger.errors import InvalidInput
 from ledger.persistence import store_config
 from ledger.views import Scalar, scalar
@@ -138,11 +144,12 @@ def decode_cursor(text: str | None) -> queries.Cursor | None:
         raise InvalidInput("malformed cursor: pass next_cursor of the previous page") from None
 
 
-Currency = Annotated[
-    Literal["NGN", "GHS", "ZAR", "KES", "USD"] | None, Query(description="ISO 4217 code.")
+Currency = Annotated[CurrencyCode | None, Query(description="ISO 4217 code (any case).")]
+TIME_TEXT = "ISO 8601 with an offset, or a duration ago (24h, 7d, 90m)"
+Since = Annotated[
+    str | None, Query(max_length=64, description=f"Created at or after: {TIME_TEXT}.")
 ]
-Since = Annotated[AwareDatetime | None, Query(description="Created at or after (ISO 8601).")]
-Until = Annotated[AwareDatetime | None, Query(description="Created before (ISO 8601).")]
+Until = Annotated[str | None, Query(max_length=64, description=f"Created before: {TIME_TEXT}.")]
 Celebrity = Annotated[
     str | None,
     Query(
@@ -152,9 +159,16 @@ Celebrity = Annotated[
         description="A celebrity's user id.",
     ),
 ]
-PaymentStatus = Literal["PENDING", "COMPLETED", "FAILED"]
-RequestStatus = Literal["PENDING", "IN_PROGRESS", "COMPLETED", "DECLINED"]
-EscrowStatus = Literal["PENDING", "RELEASED", "REFUNDED", "CANCELLED"]
+PaymentStatus = Annotated[Literal["PENDING", "COMPLETED", "FAILED"], BeforeValidator(upper)]
+RequestStatus = Annotated[
+    Literal["PENDING", "IN_PROGRESS", "COMPLETED", "DECLINED"], BeforeValidator(upper)
+]
+EscrowStatus = Annotated[
+    Literal["PENDING", "RELEASED", "REFUNDED", "CANCELLED"], BeforeValidator(upper)
+]
+OldestFirst = Annotated[
+    bool, Query(description="Oldest first (lists and reports are newest first).")
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page.")]
 After = Annotated[
     str | None, Query(max_length=200, description="next_cursor of the previous page.")
@@ -171,11 +185,26 @@ def _row(row: object) -> dict[str, Scalar]:
     return {f.name: scalar(getattr(row, f.name)) for f in fields(row)}  # type: ignore[arg-type]
 
 
+def time_filter(svc: Services, text: str | None, what: str) -> datetime | None:
+    """A time parameter (``ledger.clock.parse_time``: ISO 8601, or a duration before the
+    ledger's now)."""
+    return None if text is None else parse_time(text, now=svc.ledger.clock(), what=what)
+
+
 def report_filter(
-    currency: Currency = None, since: Since = None, until: Until = None, celebrity: Celebrity = None
+    svc: Svc,
+    currency: Currency = None,
+    since: Since = None,
+    until: Until = None,
+    celebrity: Celebrity = None,
 ) -> ReportFilter:
     """The filters every report takes, from the query (a report's own are added to it)."""
-    return ReportFilter(currency=currency, since=since, until=until, celebrity=celebrity)
+    return ReportFilter(
+        currency=currency,
+        since=time_filter(svc, since, "since"),
+        until=time_filter(svc, until, "until"),
+        celebrity=celebrity,
+    )
 
 
 Filters = Annotated[ReportFilter, Depends(report_filter)]
@@ -183,7 +212,9 @@ Filters = Annotated[ReportFilter, Depends(report_filter)]
 
 def _escrow_filter(
     filters: Filters,
-    status: Annotated[str | None, Query(max_length=40, description="The request's status.")] = None,
+    status: Annotated[
+        RequestStatus | None, Query(description="The request's status (any case).")
+    ] = None,
 ) -> ReportFilter:
     return replace(filters, status=status)
 
@@ -205,14 +236,18 @@ def _review_filter(
 
 @dataclass(frozen=True)
 class PageQuery:
-    """Which page of a report: ``limit`` rows after the cursor ``after`` (None: the first)."""
+    """Which page of a report: ``limit`` rows after the cursor ``after`` (None: the first),
+    newest first unless ``oldest_first``."""
 
     limit: int
     after: str | None
+    oldest_first: bool = False
 
 
-def page_query(limit: Limit = 100, after: After = None) -> PageQuery:
-    return PageQuery(limit, after)
+def page_query(
+    limit: Limit = 100, after: After = None, oldest_first: OldestFirst = False
+) -> PageQuery:
+    return PageQuery(limit, after, oldest_first)
 
 
 Page = Annotated[PageQuery, Depends(page_query)]
@@ -230,7 +265,9 @@ def _page(
 
     def query(db: ReadDB, at: datetime) -> list[Any]:
         extra: dict[str, Any] = {"now": at} if now else {}
-        return report(db, filters, limit=limit, after=cursor, **extra)
+        return report(
+            db, filters, limit=limit, after=cursor, oldest_first=page.oldest_first, **extra
+        )
 
     rows = _read(svc.ledger, query)
     full = len(rows) == limit
@@ -310,13 +347,24 @@ def summary_report(svc: Svc, filters: Filters) -> dict[str, Any]:
     summary="Every event of an aggregate and its state as of a business time",
 )
 def audit_history(
-    aggregate_id: UUID,
+    aggregate_id: Annotated[
+        str,
+        Path(
+            min_length=1,
+            max_length=128,
+            pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@=-]*$",
+            description="Any aggregate's id or a unique prefix of at least 8 characters, a "
+            "payment reference, or a user's external id.",
+        ),
+    ],
     svc: Svc,
     as_of: Annotated[
-        AwareDatetime | None, Query(description="Business time (ISO 8601); default now.")
+        str | None,
+        Query(max_length=64, description=f"Business time: {TIME_TEXT}; default now."),
     ] = None,
 ) -> dict[str, Any]:
-    return history(svc.ledger, aggregate_id, as_of).view()
+    at = time_filter(svc, as_of, "as_of")
+    return history(svc.ledger, svc.components.ids().aggregate(aggregate_id), at).view()
 
 
 # -- readiness and metrics --------------------------------------------------------------------

@@ -1,10 +1,16 @@
 """``ledger audit history | verify | seal``: the auditor's commands (docs/audit.md).
 
-``history ID [--as-of T]`` prints an aggregate's events and its state as of T. ``verify
+``history ID [--as-of T]`` prints an aggregate's events and its state as of T; ID is any
+aggregate's full id, a unique prefix of it, a payment reference or a user's external id
+(``ledger.ids_lookup``); T is ISO 8601 or a duration ago (``24h``). ``verify
 [--seal SEAL]`` replays the store and compares it with the live read tables, checks the
 books and the hash chain (and the seal), prints what it checked with counts, and exits 0
 only when everything agrees, else 1 listing every difference. ``seal`` prints the head of
 the hash chain (``<position>:<hash>``) to keep outside the system.
+
+Every command takes ``--format table|json|csv``: ``history``'s csv is its timeline, one row
+per event (the event's own fields as one JSON column); ``verify``'s one row per thing checked;
+``seal``'s one row. A history is a timeline: oldest event first, unlike lists (newest first).
 
 Errors are one line on stderr: 2 for bad input (a malformed id, time or seal, an unknown
 id). The group is loaded by ``ledger`` through the ``ledger.cli`` entry point; run on its
@@ -18,26 +24,27 @@ from typing import Any, Literal
 
 import click
 
-from ledger.cli.context import app_context
+from ledger.cli.context import app_context, ids
 from ledger.cli.errors import EXIT_FAILED, run_guarded
-from ledger.cli.output import emit_record, table
-from ledger.clock import parse_instant
-from ledger.domain.ids import parse_uuid
+from ledger.cli.output import emit_record, emit_rows, table
+from ledger.clock import parse_time, system_clock
+from ledger.views import View
 from projections.audit_chain import parse_seal, seal
 from projections.audit_history import Entry, history
 from projections.audit_verify import Report, verify
 from projections.wiring import read_side
 
-Fmt = Literal["table", "json"]
+Fmt = Literal["table", "json", "csv"]
 
 format_option = click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "csv"], case_sensitive=False),
     default="table",
     show_default=True,
-    help="table for people; json for machines (amounts in minor units).",
+    help="table for people; json or csv for machines (amounts in minor units).",
 )
+HISTORY_COLUMNS = ("version", "event", "timestamp", "recorded_at", "operator", "reason", "note")
 
 
 class AuditGroup(click.Group):
@@ -79,15 +86,35 @@ def _fields(entry: Entry) -> str:
 
 @audit.command("history")
 @click.argument("aggregate_id")
-@click.option("--as-of", "as_of", metavar="ISO8601", help="State at this business time.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="TIME",
+    help="State at this business time: ISO 8601, or a duration ago (24h, 7d, 90m).",
+)
 @format_option
 def history_command(aggregate_id: str, as_of: str | None, fmt: Fmt) -> None:
-    """Every event of AGGREGATE_ID (a request, payment, wallet or user id) with its business
-    and recorded times, operator and reason, and the aggregate's state (as of --as-of)."""
-    at = parse_instant(as_of) if as_of is not None else None
-    found = history(_ledger(), parse_uuid(aggregate_id, "aggregate id"), at)
+    """Every event of AGGREGATE_ID with its business and recorded times, operator and
+    reason, and the aggregate's state (as of --as-of). AGGREGATE_ID is a request, payment,
+    wallet or user id (or a unique prefix of at least 8 characters), a payment reference,
+    or a user's external id (star-1)."""
+    at = parse_time(as_of, now=system_clock(), what="--as-of") if as_of is not None else None
+    ledger = _ledger()
+    found = history(ledger, ids().aggregate(aggregate_id), at)
     if fmt == "json":
         click.echo(json.dumps(found.view(), indent=2))
+        return
+    if fmt == "csv":
+        rows: list[View] = []
+        for entry in found.timeline:
+            view = entry.view()
+            rows.append(
+                {
+                    **{c: view[c] for c in HISTORY_COLUMNS},
+                    "fields": json.dumps(view["fields"], sort_keys=True),
+                }
+            )
+        emit_rows(rows, [*HISTORY_COLUMNS, "fields"], "csv")
         return
     click.echo(f"{found.aggregate_type} {found.aggregate_id}: {len(found.timeline)} events")
     rows = []
@@ -155,6 +182,73 @@ def _print_report(report: Report) -> None:
     click.echo("\nOK: everything agrees" if report.ok else "\nFAILED: see above")
 
 
+REPORT_COLUMNS = ("item", "scope", "ok", "expected", "actual", "detail")
+
+
+def _report_rows(report: Report) -> list[View]:
+    """Everything ``verify`` checked, one row each (csv)."""
+    rows: list[View] = [
+        {
+            "item": "replay",
+            "scope": f"position {report.position}",
+            "ok": not report.differences,
+            "expected": None,
+            "actual": report.events_replayed,
+            "detail": f"{len(report.differences)} differences",
+        }
+    ]
+    for d in report.differences:
+        rows.append(
+            {
+                "item": "difference",
+                "scope": f"{d.table} {d.key} {d.column}",
+                "ok": False,
+                "expected": d.replayed,
+                "actual": d.live,
+                "detail": "replayed vs live",
+            }
+        )
+    for c in report.checks:
+        rows.append(
+            {
+                "item": c.name,
+                "scope": c.scope,
+                "ok": c.ok,
+                "expected": c.expected,
+                "actual": c.actual,
+                "detail": c.rule,
+            }
+        )
+    chain = report.chain_break
+    rows.append(
+        {
+            "item": "hash_chain",
+            "scope": f"{report.chain_events} events",
+            "ok": chain is None,
+            "expected": None,
+            "actual": None,
+            "detail": "agrees with audit_chain" if chain is None else chain.describe(),
+        }
+    )
+    if report.seal is not None:
+        rows.append(
+            {
+                "item": "seal",
+                "scope": str(report.seal.seal),
+                "ok": report.seal.ok,
+                "expected": None,
+                "actual": None,
+                "detail": report.seal.message,
+            }
+        )
+    rows.extend(
+        {"item": "error", "scope": None, "ok": False, "expected": None, "actual": None,
+         "detail": error}
+        for error in report.errors
+    )  # fmt: skip
+    return rows
+
+
 @audit.command("verify")
 @click.option("--seal", "seal_text", metavar="SEAL", help="<position>:<hash> from `audit seal`.")
 @format_option
@@ -169,6 +263,8 @@ def verify_command(seal_text: str | None, fmt: Fmt) -> None:
         report = verify(side, seal=wanted)
     if fmt == "json":
         click.echo(json.dumps(report.view(), indent=2))
+    elif fmt == "csv":
+        emit_rows(_report_rows(report), list(REPORT_COLUMNS), "csv")
     else:
         _print_report(report)
     if not report.ok:
@@ -182,9 +278,8 @@ def seal_command(fmt: Fmt) -> None:
     the system (a signed email, a ticket, a WORM bucket); `audit verify --seal` checks it."""
     with read_side(ledger=_ledger()) as side:
         head = seal(side)
-    if fmt == "json":
-        view = {"position": head.position, "hash": head.hash, "seal": str(head)}
-        click.echo(json.dumps(view, indent=2))
+    if fmt != "table":
+        emit_record({"position": head.position, "hash": head.hash, "seal": str(head)}, fmt)
         return
     click.echo(f"position  {head.position}\nhash      {head.hash}\nseal      {head}")
 

@@ -2,33 +2,31 @@
 (``table``) and machines (``json``, ``csv``).
 
 Each command catches the read tables up with the event log first, then runs one of the typed
-queries of ``projections.queries``, page by page. Machine formats carry amounts as integers in
-minor units, ids as strings and times as ISO 8601 with their offset (UTC); tables show amounts
-in major units (``NGN 5,000.00``), and ``csv`` starts with a header row. A bad filter (an
-unknown currency or status, a time without offset) is one ``error:`` line and exit 2, through
-the main CLI's error handling (``ledger.cli.errors``).
-
-The main CLI loads the ``report`` group through the ``ledger.cli`` entry point; this module
-never imports ``ledger.cli.main``.
+queries of ``projections.queries``, page by page, newest first (``--oldest-first`` for the
+other way). Filters are ``projections.cli_filters``' (any case; times ISO 8601 or ``24h``).
+Machine formats carry amounts as integers in minor units, ids as strings and times as ISO 8601
+with their offset (UTC); tables show amounts in major units (``NGN 5,000.00``), and ``csv``
+starts with a header row. A bad filter (an unknown currency or status, a time without offset)
+is one ``error:`` line and exit 2, through the main CLI's error handling
+(``ledger.cli.errors``). The main CLI loads the ``report`` group through the ``ledger.cli``
+entry point; this module never imports ``ledger.cli.main``.
 """
 
-import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from itertools import islice
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import click
 
 from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option, table
-from ledger.clock import parse_instant
 from ledger.domain.money import CURRENCIES, format_major
-from ledger.errors import InvalidInput
 from ledger.views import Scalar, View, scalar
 from projections import queries
+from projections.cli_filters import filter_options, oldest_first_option
 from projections.db import ReadDB
 from projections.notifications.queries import notification_counts
 from projections.queries import CurrencySummary
@@ -36,7 +34,6 @@ from projections.report_filter import ReportFilter
 from projections.summary_view import MONEY_FIGURES, summary_view
 from projections.wiring import read_side
 
-F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
 
 # Amount field -> the field holding its currency (for the major-unit form in tables).
@@ -49,58 +46,6 @@ MONEY = {
     "debited": "currency",
     "flagged_amount": "flagged_currency",
 }
-
-
-class InstantParam(click.ParamType[datetime]):
-    """An ISO 8601 time with a UTC offset (``2026-01-31T10:00:00+00:00`` or ``...Z``)."""
-
-    name = "iso8601"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> datetime:
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_instant(str(value))
-        except InvalidInput as exc:
-            self.fail(str(exc), param, ctx)
-
-
-def _filters(*, status: str | None = None, escrow_status: bool = False) -> Callable[[F], F]:
-    """The filter options of a report, handed to the command as one ``filters:
-    ReportFilter``; ``status`` is the ``--status`` help text, if the report takes one, and
-    ``escrow_status`` whether it takes ``--escrow-status``."""
-    options = [
-        click.option("--currency", help="Only this ISO 4217 currency (NGN, GHS, ...)."),
-        click.option(
-            "--since", type=InstantParam(), help="Created at or after this time (ISO 8601)."
-        ),
-        click.option("--until", type=InstantParam(), help="Created before this time (ISO 8601)."),
-        click.option("--celebrity", help="Only this celebrity (external user id)."),
-    ]
-    if status is not None:
-        options.append(click.option("--status", help=status))
-    if escrow_status:
-        options.append(
-            click.option(
-                "--escrow-status",
-                help="Only this escrow status (PENDING, RELEASED, REFUNDED, CANCELLED).",
-            )
-        )
-    names = [f.name for f in fields(ReportFilter)]
-
-    def decorate(command: F) -> F:
-        @functools.wraps(command)
-        def run(**kwargs: Any) -> Any:
-            given = {name: kwargs.pop(name) for name in names if name in kwargs}
-            return command(filters=ReportFilter(**given), **kwargs)
-
-        for option in reversed(options):
-            run = option(run)
-        return cast(F, run)
-
-    return decorate
 
 
 limit_option = click.option(
@@ -159,13 +104,19 @@ def _emit(rows: Iterable[object], row_type: type, columns: Sequence[str], fmt: F
 
 
 def _rows(
-    report: Callable[..., list[Any]], filters: ReportFilter, limit: int | None, *, now: bool = False
+    report: Callable[..., list[Any]],
+    filters: ReportFilter,
+    limit: int | None,
+    oldest_first: bool,
+    *,
+    now: bool = False,
 ) -> list[Any]:
     """Catch up, then walk ``report``'s pages (``now``: pass the clock's time for ages)."""
 
     def query(db: ReadDB, at: datetime) -> list[Any]:
         extra: dict[str, Any] = {"now": at} if now else {}
-        return list(islice(queries.each(report, db, filters, **extra), limit))
+        rows = queries.each(report, db, filters, oldest_first=oldest_first, **extra)
+        return list(islice(rows, limit))
 
     return _read(query)
 
@@ -175,40 +126,51 @@ def report() -> None:
     """Reports over the read tables (caught up with the event log first).
 
     json and csv carry amounts in minor units, ids as strings and ISO 8601 times; tables
-    show amounts in major units (NGN 5,000.00). Lists are oldest first."""
+    show amounts in major units (NGN 5,000.00). Newest first (--oldest-first for the other
+    way); times are ISO 8601 or a duration ago (24h, 7d)."""
 
 
 @report.command("escrow")
-@_filters(status="Only held payments whose request has this status (IN_PROGRESS, COMPLETED).")
+@filter_options(status="Only held payments whose request has this status (IN_PROGRESS, COMPLETED).")
 @limit_option
+@oldest_first_option
 @format_option
-def escrow(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
+def escrow(filters: ReportFilter, limit: int | None, oldest_first: bool, fmt: Format) -> None:
     """Money held in escrow now, payment by payment, with its age (the runbook's query:
     isInEscrow = true AND escrowStatus = 'PENDING')."""
-    rows = _rows(queries.escrow_report, filters, limit, now=True)
+    rows = _rows(queries.escrow_report, filters, limit, oldest_first, now=True)
     columns = ("id", "amount", "request_status", "celebrity", "fan", "created_at", "age")
     _emit(rows, queries.HeldPayment, columns, fmt)
 
 
 @report.command("wallets")
-@_filters()
+@filter_options(celebrity="Only this owner's wallets (external user id).")
 @limit_option
+@oldest_first_option
 @format_option
-def wallets(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
+def wallets(filters: ReportFilter, limit: int | None, oldest_first: bool, fmt: Format) -> None:
     """Wallets with balance, credits and debits, and their owner (--celebrity: one owner;
     --since/--until: when the wallet was created)."""
-    rows = _rows(queries.wallets_report, filters, limit)
+    rows = _rows(queries.wallets_report, filters, limit, oldest_first)
     columns = ("owner", "role", "balance", "credited", "debited", "created_at", "id")
     _emit(rows, queries.WalletRow, columns, fmt)
 
 
 @report.command("payments")
-@_filters(status="Only payments with this status (PENDING, COMPLETED, FAILED).", escrow_status=True)
+@filter_options(
+    status="Only payments with this status (PENDING, COMPLETED, FAILED; any case).",
+    escrow_status=True,
+    fan=True,
+    reference=True,
+    flagged=True,
+)
 @limit_option
+@oldest_first_option
 @format_option
-def payments(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
-    """Payment transactions (wallet_transactions), with their status and escrow status."""
-    rows = _rows(queries.payments_report, filters, limit)
+def payments(filters: ReportFilter, limit: int | None, oldest_first: bool, fmt: Format) -> None:
+    """Payment transactions (wallet_transactions), with their status and escrow status.
+    (`ledger payments list` is the same query, a page at a time.)"""
+    rows = _rows(queries.payments_report, filters, limit, oldest_first)
     columns = (
         "id",
         "amount",
@@ -223,12 +185,13 @@ def payments(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
 
 
 @report.command("review")
-@_filters(status="Only flagged payments with this status (PENDING, FAILED).")
+@filter_options(status="Only flagged payments with this status (PENDING, FAILED; any case).")
 @limit_option
+@oldest_first_option
 @format_option
-def review(filters: ReportFilter, limit: int | None, fmt: Format) -> None:
+def review(filters: ReportFilter, limit: int | None, oldest_first: bool, fmt: Format) -> None:
     """Flagged payments waiting for an operator (`ledger admin refund | resolve`)."""
-    rows = _rows(queries.review_report, filters, limit)
+    rows = _rows(queries.review_report, filters, limit, oldest_first)
     columns = (
         "id",
         "flag_reason",
@@ -278,7 +241,7 @@ def _summary_table(summaries: Sequence[CurrencySummary]) -> str:
 
 
 @report.command("summary")
-@_filters()
+@filter_options()
 @format_option
 def summary(filters: ReportFilter, fmt: Format) -> None:
     """Per currency: money verified, held, released, refunded, platform fees and in review;

@@ -121,6 +121,8 @@ class Projector(ABC):
 
     name: ClassVar[str]
     tables: ClassVar[Mapping[str, Table]]
+    # Views over the live tables (``schema.Views``), made with them and remade by a rebuild.
+    views: ClassVar[schema.Views] = {}
 
     def create_tables(self, db: ReadDB, physical: Tables) -> None:
         for logical, table in self.tables.items():
@@ -303,6 +305,7 @@ class ProjectionEngine:
             db.execute(TRACKING_DDL)
             for projector in self.projectors.values():
                 projector.create_tables(db, projector.live_tables())
+                schema.create_views(db, projector.views)
                 init_position(db, projector.name)
 
     def head(self) -> int:
@@ -501,8 +504,10 @@ class ProjectionEngine:
                 for batch in tail:
                     for notification, event in zip(batch.notifications, batch.events, strict=True):
                         projector.apply(event, self.db, new_tables, notification)
+            schema.drop_views(self.db, projector.views)  # they would pin the old tables
             for logical, table in projector.tables.items():
                 schema.swap(self.db, logical, new_tables[logical], table)
+            schema.create_views(self.db, projector.views)
             write_position(self.db, name, position, self.ledger.wall_clock())
             self.db.execute("DELETE FROM projection_tracking WHERE name = %s", [shadow])
         return applied

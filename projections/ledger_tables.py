@@ -47,7 +47,8 @@ from ledger.domain.wallet import Wallet
 from projections.db import ReadDB
 from projections.dispatch import Handlers
 from projections.engine import Folded, Projector, Tables
-from projections.schema import Index, Table, column_types
+from projections.held_payments import held_payments
+from projections.schema import Index, Table, Views, column_types
 
 TABLES = {
     "users": Table(
@@ -64,6 +65,9 @@ TABLES = {
             Index("status_created", "status, createdAt"),
             Index("celebrity", "celebrityId, status"),
             Index("currency_status", "currency, status, createdAt"),  # summary
+            Index("created", "createdAt, id"),  # requests list pages (keyset on createdAt, id)
+            Index("fan_created", "fanId, createdAt"),  # requests list --fan
+            Index("celebrity_created", "celebrityId, createdAt"),  # requests list --celebrity
         ),
     ),
     "wallets": Table(
@@ -94,6 +98,7 @@ TABLES = {
             Index("reference", "reference"),
             Index("review", "needsReview, createdAt, id"),
             Index("celebrity", "celebrityId, createdAt"),
+            Index("fan", "fanId, createdAt"),  # payments list --fan
             Index("currency_created", "currency, createdAt"),
             Index("created", "createdAt, id"),  # report pages (keyset on createdAt, id)
             # Covers the summary's GROUP BY (an index-only scan, no table reads).
@@ -412,6 +417,7 @@ class LedgerTables(Projector):
 
     name = "ledger_tables"
     tables = TABLES
+    views: ClassVar[Views] = {"held_payments": held_payments}
 
     def __init__(self) -> None:
         self._unit: UnitOfWork | None = None

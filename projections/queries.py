@@ -8,11 +8,13 @@ dataclasses. Amounts are ``int`` minor units (SUMs are cast to BIGINT, so Postgr
 ``int``, not ``Decimal``); ids are ``UUID``; times are aware UTC datetimes.
 
 Access paths: each query is driven by an index of ``projections.ledger_tables`` (bench/explain.py
-checks it on 1,000,000 rows). Lists are keyset-paginated, oldest first, on ``(createdAt, id)``
-and never load a whole table: reports take the last row's ``cursor`` as ``after`` (``each``
-walks every page), the jobs' lists the last row's id as ``after_id`` (users without a wallet:
-in id order). The cursor is an index condition, not an OFFSET: a page costs the same at any
-depth, and rows changed or added behind the cursor during a run wait for the next run.
+checks it on 1,000,000 rows). Lists are keyset-paginated on ``(createdAt, id)`` and never load a
+whole table: reports are newest first (``oldest_first=True`` for the other way; the index is
+read backwards) and take the last row's ``cursor`` as ``after`` (``each`` walks every page);
+the jobs' work lists are oldest first (the longest-waiting work first) and take the last row's
+id as ``after_id`` (users without a wallet: in id order). The cursor is an index condition,
+not an OFFSET: a page costs the same at any depth, and rows changed or added behind the cursor
+during a run wait for the next run.
 
 Time: PostgreSQL stores ``timestamptz``; SQLite stores ISO 8601 text with the offset the ledger
 stamped, which is always UTC (``+00:00``), so text order is time order. Parameters are therefore
@@ -131,13 +133,19 @@ class _Where:
         if filters.until is not None:
             self.add(f"{column} < %(until)s", until=filters.until)
 
-    def keyset(self, created: str, key: str, after: Cursor | None) -> None:
+    def keyset(
+        self, created: str, key: str, after: Cursor | None, *, descending: bool = False
+    ) -> None:
+        """Rows after the cursor ``after`` in ``(created, key)`` order (``descending``:
+        newest first, so "after" is older)."""
         if after is not None:
             at, last = after
             # The row comparison is an index condition on (createdAt, id) on both backends;
             # the plain bound also narrows an index that leads with another column.
+            bound, past = ("<=", "<") if descending else (">=", ">")
             self.add(
-                f"{created} >= %(after_at)s AND ({created}, {key}) > (%(after_at)s, %(after_id)s)",
+                f"{created} {bound} %(after_at)s "
+                f"AND ({created}, {key}) {past} (%(after_at)s, %(after_id)s)",
                 after_at=utc(at, "after"),
                 after_id=str(ids.parse_uuid(last, "cursor id")),
             )
@@ -275,16 +283,29 @@ def each(
 _PEOPLE = "LEFT JOIN users f ON f.id = t.fanId LEFT JOIN users c ON c.id = t.celebrityId"  # by PK
 
 
-def _common(where: _Where, filters: ReportFilter, *, after: Cursor | None, limit: int) -> str:
+def order_by(created: str, key: str, *, oldest_first: bool) -> str:
+    """The one sort order of lists and reports: newest first, unless ``oldest_first``."""
+    way = "" if oldest_first else " DESC"
+    return f"ORDER BY {created}{way}, {key}{way}"
+
+
+def _common(
+    where: _Where,
+    filters: ReportFilter,
+    *,
+    after: Cursor | None,
+    limit: int,
+    oldest_first: bool = False,
+) -> str:
     """Filters every transaction report shares; returns the ORDER BY/LIMIT tail."""
     if filters.currency is not None:
         where.add("t.currency = %(currency)s", currency=filters.currency)
     where.window("t.createdAt", filters)
     if (celebrity := filters.celebrity_id) is not None:
         where.add("t.celebrityId = %(celebrity)s", celebrity=celebrity)
-    where.keyset("t.createdAt", "t.id", after)
+    where.keyset("t.createdAt", "t.id", after, descending=not oldest_first)
     where.params["limit"] = _limit(limit)
-    return "ORDER BY t.createdAt, t.id LIMIT %(limit)s"
+    return f"{order_by('t.createdAt', 't.id', oldest_first=oldest_first)} LIMIT %(limit)s"
 
 
 def escrow_report(
@@ -294,16 +315,17 @@ def escrow_report(
     now: datetime,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
+    oldest_first: bool = False,
 ) -> list[HeldPayment]:
     """Payments held in escrow (``isInEscrow = true AND escrowStatus = 'PENDING'``, the
-    runbook's query), oldest first, with their age at ``now``. ``status`` filters the
+    runbook's query), newest first, with their age at ``now``. ``status`` filters the
     *request's* status (IN_PROGRESS: work not done yet; COMPLETED: due for release)."""
     at = utc(now, "now")
     filters.refuse_all_but("escrow", "status")
     where = _Where("t.isInEscrow = true", "t.escrowStatus = 'PENDING'")
     if (status := _status(filters.status, REQUEST_STATUSES, "request status")) is not None:
         where.add("r.status = %(status)s", status=status)
-    tail = _common(where, filters, after=after, limit=limit)
+    tail = _common(where, filters, after=after, limit=limit, oldest_first=oldest_first)
     rows = db.fetchall(
         "SELECT t.id AS id, t.requestId AS request_id, r.status AS request_status, "
         "t.reference AS reference, t.amount AS amount, t.currency AS currency, "
@@ -325,8 +347,9 @@ def wallets_report(
     *,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
+    oldest_first: bool = False,
 ) -> list[WalletRow]:
-    """Wallets with balance, credits and debits and the owner's external id, oldest first.
+    """Wallets with balance, credits and debits and the owner's external id, newest first.
     ``since``/``until`` bound the wallet's creation; ``celebrity`` picks one owner."""
     filters.refuse_all_but("wallets")
     where = _Where()
@@ -335,14 +358,15 @@ def wallets_report(
     where.window("w.createdAt", filters)
     if (owner := filters.celebrity_id) is not None:
         where.add("w.userId = %(owner)s", owner=owner)
-    where.keyset("w.createdAt", "w.id", after)
+    where.keyset("w.createdAt", "w.id", after, descending=not oldest_first)
     where.params["limit"] = _limit(limit)
+    order = order_by("w.createdAt", "w.id", oldest_first=oldest_first)
     rows = db.fetchall(
         "SELECT w.id AS id, u.externalId AS owner, w.userId AS user_id, u.role AS role, "
         "w.currency AS currency, w.balance AS balance, w.credited AS credited, "
         "w.debited AS debited, w.createdAt AS created_at, w.updatedAt AS updated_at "
         "FROM wallets w LEFT JOIN users u ON u.id = w.userId "
-        f"WHERE {where.sql()} ORDER BY w.createdAt, w.id LIMIT %(limit)s",
+        f"WHERE {where.sql()} {order} LIMIT %(limit)s",
         where.params,
     )
     return [_build(WalletRow, row) for row in rows]
@@ -354,16 +378,25 @@ def payments_report(
     *,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
+    oldest_first: bool = False,
 ) -> list[PaymentRow]:
-    """Payment transactions (``wallet_transactions``) created in the window, oldest first;
-    ``status`` is the payment status, ``escrow_status`` the escrow status."""
+    """Payment transactions (``wallet_transactions``) created in the window, newest first
+    (what ``ledger payments list`` and ``GET /transactions`` show); ``status`` is the payment
+    status, ``escrow_status`` the escrow status, ``fan`` the paying fan, ``reference`` the
+    provider's reference, ``flagged`` whether it waits for an operator."""
     where = _Where()
     if (status := _status(filters.status, PAYMENT_STATUSES, "payment status")) is not None:
         where.add("t.status = %(status)s", status=status)
     escrow = _status(filters.escrow_status, ESCROW_STATUSES, "escrow status")
     if escrow is not None:
         where.add("t.escrowStatus = %(escrow_status)s", escrow_status=escrow)
-    tail = _common(where, filters, after=after, limit=limit)
+    if (fan := filters.fan_id) is not None:
+        where.add("t.fanId = %(fan)s", fan=fan)
+    if filters.reference is not None:
+        where.add("t.reference = %(reference)s", reference=filters.reference)
+    if filters.flagged is not None:
+        where.add("t.needsReview = %(flagged)s", flagged=filters.flagged)
+    tail = _common(where, filters, after=after, limit=limit, oldest_first=oldest_first)
     rows = db.fetchall(
         "SELECT t.id AS id, t.requestId AS request_id, t.reference AS reference, "
         "t.amount AS amount, t.currency AS currency, t.status AS status, "
@@ -384,15 +417,16 @@ def review_report(
     *,
     limit: int = DEFAULT_LIMIT,
     after: Cursor | None = None,
+    oldest_first: bool = False,
 ) -> list[ReviewItem]:
-    """Flagged payments waiting for an operator (``needsReview = true``), oldest first.
+    """Flagged payments waiting for an operator (``needsReview = true``), newest first.
     ``currency`` is the request's currency (``flagged_currency`` is what actually arrived);
     ``status`` the payment status (PENDING: amount/currency mismatch; FAILED: late success)."""
     filters.refuse_all_but("review", "status")
     where = _Where("t.needsReview = true")
     if (status := _status(filters.status, PAYMENT_STATUSES, "payment status")) is not None:
         where.add("t.status = %(status)s", status=status)
-    tail = _common(where, filters, after=after, limit=limit)
+    tail = _common(where, filters, after=after, limit=limit, oldest_first=oldest_first)
     rows = db.fetchall(
         "SELECT t.id AS id, t.requestId AS request_id, t.reference AS reference, "
         "t.amount AS amount, t.currency AS currency, t.status AS status, "
@@ -725,6 +759,7 @@ __all__ = [
     "list_releasable",
     "list_stale_requests",
     "list_users_without_wallet",
+    "order_by",
     "payments_report",
     "review_report",
     "summary",

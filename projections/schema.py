@@ -7,8 +7,13 @@ to rebuild into (``wallet_transactions__new``). Indexes are named ``<table>_<ind
 ``swap`` replaces a live table by a rebuilt one inside the caller's transaction: drop the live
 table, rename the new one, give its indexes the live names. Readers see the old table until the
 transaction commits and the new one afterwards, never an empty or half-built table.
+
+Views over the live tables (``Views``: name -> the SELECT for a backend) are created when
+missing by ``create_views`` and dropped by ``drop_views``: a rebuild drops them before the swap
+and creates them after, in the same transaction.
 """
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from projections.db import ReadDB
@@ -76,4 +81,45 @@ def swap(db: ReadDB, live: str, new: str, table: Table) -> None:
             db.execute(f"CREATE {unique}INDEX {live}_{index.name} ON {live} ({index.columns})")
 
 
-__all__ = ["Index", "Table", "column_types", "create", "drop", "swap"]
+Views = Mapping[str, Callable[[str], str]]
+
+
+def view_exists(db: ReadDB, name: str) -> bool:
+    if db.kind == "postgres":
+        row = db.fetchone(
+            "SELECT 1 AS one FROM information_schema.views "
+            "WHERE table_schema = %s AND table_name = %s",
+            [db.schema, name],
+        )
+    else:
+        row = db.fetchone(
+            "SELECT 1 AS one FROM sqlite_master WHERE type = 'view' AND name = %s", [name]
+        )
+    return row is not None
+
+
+def create_views(db: ReadDB, views: Views) -> None:
+    """Create each view that does not exist yet (a changed definition arrives with a
+    rebuild, which drops and recreates them)."""
+    for name, select in views.items():
+        if not view_exists(db, name):
+            db.execute(f"CREATE VIEW {name} AS {select(db.kind)}")
+
+
+def drop_views(db: ReadDB, views: Views) -> None:
+    for name in views:
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+
+
+__all__ = [
+    "Index",
+    "Table",
+    "Views",
+    "column_types",
+    "create",
+    "create_views",
+    "drop",
+    "drop_views",
+    "swap",
+    "view_exists",
+]

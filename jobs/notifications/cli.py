@@ -74,13 +74,22 @@ def notifications() -> None:
 
 @notifications.command("list")
 @click.option("--status", type=click.Choice(STATUSES, case_sensitive=False), help="Only these.")
-@click.option("--channel", type=click.Choice(["email", "webhook"]), help="Only this channel.")
+@click.option(
+    "--channel",
+    type=click.Choice(["email", "webhook"], case_sensitive=False),
+    help="Only this channel.",
+)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=100, show_default=True)
+@click.option("--oldest-first", is_flag=True, help="The earliest messages first.")
 @format_option
-def list_command(status: str | None, channel: str | None, limit: int, fmt: Format) -> None:
+def list_command(
+    status: str | None, channel: str | None, limit: int, oldest_first: bool, fmt: Format
+) -> None:
     """The newest messages first, with their delivery state and last error."""
     with _side() as side:
-        rows = list_notifications(side.db, status=status, channel=channel, limit=limit)
+        rows = list_notifications(
+            side.db, status=status, channel=channel, limit=limit, oldest_first=oldest_first
+        )
     short = fmt == "table"
     columns = COLUMNS if short else (*COLUMNS[:5], "subject", *COLUMNS[5:], "sent_at")
     if short and not rows:

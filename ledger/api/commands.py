@@ -16,8 +16,11 @@
 
 Every route needs a bearer token; errors are ``ledger.api.errors``'. Each handler is a thin
 call of the ``Ledger`` service (run in the server's thread pool: the ledger is synchronous and
-thread-safe). What is deliberately not here: the operators' ``admin`` interventions (they stay
-on the CLI, where the operator is a person with a shell, not the backend's token).
+thread-safe). Id path parameters take the full id or a unique prefix of at least 8 characters,
+and a transaction's also its Paystack reference (``ledger.ids_lookup``, the CLI's resolver).
+A decline records the token's principal as its operator. What is deliberately not here: the
+operators' ``admin`` interventions (they stay on the CLI, where the operator is a person with
+a shell, not the backend's token).
 """
 
 from typing import Annotated, Any
@@ -25,7 +28,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from ledger.api.deps import IdempotencyKey, Svc, require_token
+from ledger.api.deps import Authenticated, IdempotencyKey, Svc, require_token
 from ledger.api.errors import COMMAND_ERRORS, PROVIDER_ERRORS, QUERY_ERRORS
 from ledger.api.models import (
     CommandResult,
@@ -59,8 +62,30 @@ UserId = Annotated[
         description="The host's user id.",
     ),
 ]
-RequestId = Annotated[UUID, Path(description="The request's UUID.")]
-TransactionId = Annotated[UUID, Path(description="The payment transaction's UUID.")]
+RequestId = Annotated[
+    str,
+    Path(
+        min_length=8,
+        max_length=36,
+        pattern=r"^[0-9A-Fa-f-]+$",
+        description="The request's id, or a unique prefix of at least 8 characters.",
+    ),
+]
+TransactionId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.=-]*$",
+        description="The payment's id, a unique prefix of at least 8 characters, or its "
+        "Paystack reference.",
+    ),
+]
+
+
+def _request(svc: Svc, text: str) -> UUID:
+    return svc.components.ids().request(text)
+
 
 CREATED: dict[int | str, dict[str, Any]] = {
     201: {"model": CommandResult, "description": "Created."},
@@ -135,12 +160,12 @@ def create_request(
 )
 def show_request(request_id: RequestId, svc: Svc) -> dict[str, Any]:
     ledger = svc.ledger
-    request = ledger.get_request(request_id)
+    request = ledger.get_request(_request(svc, request_id))
     fan: object = ledger.repository.get(request.fan_id)
     celebrity: object = ledger.repository.get(request.celebrity_id)
     return request_view(
         request,
-        transaction=ledger.find_request_transaction(request_id),
+        transaction=ledger.find_request_transaction(request.id),
         fan=fan if isinstance(fan, User) else None,
         celebrity=celebrity if isinstance(celebrity, User) else None,
     )
@@ -154,7 +179,7 @@ def show_request(request_id: RequestId, svc: Svc) -> dict[str, Any]:
     summary="Mark a paid (IN_PROGRESS) request COMPLETED",
 )
 def complete_request(request_id: RequestId, svc: Svc, _key: IdempotencyKey) -> CommandResult:
-    return _result(svc.ledger.complete_request(request_id))
+    return _result(svc.ledger.complete_request(_request(svc, request_id)))
 
 
 @router.post(
@@ -163,13 +188,22 @@ def complete_request(request_id: RequestId, svc: Svc, _key: IdempotencyKey) -> C
     response_model=CommandResult,
     responses={**COMMAND_ERRORS, **PROVIDER_ERRORS},
     summary="The celebrity declines; a held payment is refunded through Paystack first",
+    description="Recorded as `celebrity_declined`, with the caller's token principal as "
+    "operator and `reason` as the note.",
 )
 def decline_request(
-    request_id: RequestId, svc: Svc, _key: IdempotencyKey, body: DeclineRequest | None = None
+    request_id: RequestId,
+    svc: Svc,
+    principal: Authenticated,
+    _key: IdempotencyKey,
+    body: DeclineRequest | None = None,
 ) -> CommandResult:
     note = body.reason if body is not None else None
     result = svc.ledger.decline_request(
-        request_id, reason=DeclineReason.CELEBRITY_DECLINED, note=note
+        _request(svc, request_id),
+        reason=DeclineReason.CELEBRITY_DECLINED,
+        note=note,
+        operator=principal,
     )
     return _result(result)
 
@@ -189,7 +223,7 @@ def initiate_payment(
     request_id: RequestId, body: InitiatePayment, svc: Svc, _key: IdempotencyKey
 ) -> PaymentInitiated:
     result = svc.ledger.initiate_payment(
-        request_id, email=body.email, callback_url=body.callback_url
+        _request(svc, request_id), email=body.email, callback_url=body.callback_url
     )
     data = dict(result.data or {})
     return PaymentInitiated(
@@ -215,7 +249,7 @@ def record_payment(
     response: Response,
     _key: IdempotencyKey,
 ) -> CommandResult:
-    return _result(svc.ledger.record_payment(request_id, body.reference), response)
+    return _result(svc.ledger.record_payment(_request(svc, request_id), body.reference), response)
 
 
 @router.get(
@@ -246,7 +280,8 @@ def show_transaction_by_reference(
     summary="A payment transaction: status, escrow status, review flag, fee, refund",
 )
 def show_transaction(transaction_id: TransactionId, svc: Svc) -> dict[str, Any]:
-    return transaction_view(svc.ledger.get_transaction(transaction_id))
+    tid = svc.components.ids().payment(transaction_id)
+    return transaction_view(svc.ledger.get_transaction(tid))
 
 
 # -- wallets ---------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ response models mirror ``ledger.views`` field for field; the domain, not these m
 what is valid (a schema check here only rejects shapes, with 422 ``invalid_request``).
 """
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ledger.domain.money import MAX_AMOUNT
 
@@ -19,7 +19,19 @@ UserIdText = Field(
     pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$",
     description="The host application's user id.",
 )
-Currency = Literal["NGN", "GHS", "ZAR", "KES", "USD"]
+
+
+def upper(value: Any) -> Any:
+    """Text in upper case (choices and currencies take any case); anything else as it is."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+Currency = Annotated[Literal["NGN", "GHS", "ZAR", "KES", "USD"], BeforeValidator(upper)]
+Role = Annotated[Literal["fan", "celebrity"], BeforeValidator(lower)]
 
 
 class _In(BaseModel):
@@ -28,7 +40,7 @@ class _In(BaseModel):
 
 class RegisterUser(_In):
     user_id: str = UserIdText
-    role: Literal["fan", "celebrity"]
+    role: Role
     verified: bool = Field(False, description="Also mark the user verified.")
 
 

@@ -14,13 +14,14 @@ Behind a reverse proxy the peer address is the proxy's unless ``ledger serve`` t
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BeforeValidator
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 from starlette.types import Scope
 
 from ledger.api.deps import Svc, require_token, runtime_of
 from ledger.api.errors import AUTH_ERRORS, WEBHOOK_ERRORS, ErrorBody, error_response
-from ledger.api.models import Deliveries, DeliveryView, WebhookAnswer
+from ledger.api.models import Deliveries, DeliveryView, WebhookAnswer, lower
 from ledger.api.runtime import Metrics
 from ledger.webhooks import Delivery, WebhookOutcome
 
@@ -98,11 +99,17 @@ async def paystack_webhook(request: Request) -> Any:
 def list_deliveries(
     svc: Svc,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    outcome: Annotated[WebhookOutcome | None, Query()] = None,
+    outcome: Annotated[
+        Annotated[WebhookOutcome, BeforeValidator(lower)] | None, Query(description="Any case.")
+    ] = None,
     reference: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    oldest_first: Annotated[bool, Query(description="The earliest deliveries first.")] = False,
 ) -> Deliveries:
     found = svc.webhooks.store.recent(
-        limit=limit, outcome=outcome.value if outcome else None, reference=reference
+        limit=limit,
+        outcome=outcome.value if outcome else None,
+        reference=reference,
+        oldest_first=oldest_first,
     )
     return Deliveries(items=[DeliveryView(**d.view()) for d in found])
 

@@ -18,7 +18,7 @@ from ledger.domain import escrow, ids
 from ledger.domain.money import Money
 from ledger.domain.request import DeclineReason, Request, RequestStatus
 from ledger.domain.transaction import EscrowStatus, Transaction
-from ledger.errors import DomainError
+from ledger.errors import DomainError, InvalidInput
 
 
 class RefundCommands(Queries):
@@ -28,11 +28,17 @@ class RefundCommands(Queries):
         *,
         reason: DeclineReason | str = DeclineReason.CELEBRITY_DECLINED,
         note: str | None = None,
+        operator: str | None = None,
     ) -> Result:
         """Decline a request. A pending payment fails with it; a held payment is refunded
-        through the provider first (if the provider refuses, nothing is recorded)."""
+        through the provider first (if the provider refuses, nothing is recorded).
+        ``operator``: who issued it (a person, or an API token's principal), recorded on the
+        events; required for ``operator_declined``."""
         note = check_text(note, "note")
         reason = DeclineReason(reason)
+        operator = check_text(operator, "operator")
+        if reason is DeclineReason.OPERATOR_DECLINED and operator is None:
+            raise InvalidInput("an operator's decline needs the operator's name")
         refund_reference: list[str] = []
 
         def decide(fresh: bool) -> Decision:
@@ -51,6 +57,7 @@ class RefundCommands(Queries):
                 at=self.now(),
                 note=note,
                 refund_reference=refund_reference[0] if refund_reference else None,
+                operator=operator,
             )
             if not changed:
                 return [], Result(False, f"request {request_id} is already declined", request_id)

@@ -4,18 +4,22 @@ These replace the old runbook's direct ``UPDATE wallet_transactions ...``: the c
 recorded with the operator and the reason, so it is audited and survives a rebuild. Each
 command is idempotent ("already released" exits 0) and checks the same rules as the jobs:
 ``refund`` of a released payment, say, is refused (exit 2) and writes nothing.
+
+Who acts is settled before anything is opened (``ledger.cli.context.current_operator``): a
+shared account such as ``root`` without ``--operator`` is refused with exit 2. The payment is
+named by its full id, a unique prefix of it, or its provider reference (``ledger.ids_lookup``).
 """
 
 from collections.abc import Callable
-from uuid import UUID
 
 import click
 
 from ledger.application import Ledger, Result
-from ledger.cli.context import OPERATOR_ENV, UuidParam, default_operator, pass_ledger
+from ledger.cli.context import IdText, app_context, current_operator, ids, operator_option
 from ledger.cli.output import Format, emit_result, format_option
 
 Action = Callable[..., Result]
+PAYMENT = IdText("transaction id", references=True)
 
 
 @click.group()
@@ -24,22 +28,20 @@ def admin() -> None:
 
 
 def _intervention(name: str, summary: str, action: Callable[[Ledger], Action]) -> None:
-    @admin.command(name, help=f"{summary}\n\nTRANSACTION_ID is the payment's id.")
-    @click.argument("transaction_id", type=UuidParam("transaction id"))
-    @click.option("--reason", required=True, metavar="TEXT", help="Why (kept in the audit trail).")
-    @click.option(
-        "--operator",
-        default=None,
-        metavar="NAME",
-        help=f"Who is acting (default: ${OPERATOR_ENV}, else the OS user name).",
+    @admin.command(
+        name,
+        help=f"{summary}\n\nTRANSACTION_ID is the payment's id, a unique prefix of it (at "
+        "least 8 characters) or its provider reference.",
     )
+    @click.argument("transaction_id", type=PAYMENT)
+    @click.option("--reason", required=True, metavar="TEXT", help="Why (kept in the audit trail).")
+    @operator_option
     @format_option
-    @pass_ledger
-    def command(
-        ledger: Ledger, transaction_id: UUID, reason: str, operator: str | None, fmt: Format
-    ) -> None:
-        who = operator if operator is not None else default_operator()
-        emit_result(action(ledger)(transaction_id, operator=who, reason=reason), fmt)
+    def command(transaction_id: str, reason: str, operator: str | None, fmt: Format) -> None:
+        who = current_operator(operator)  # before anything is opened: a refusal writes nothing
+        ledger = app_context().ledger(click.get_current_context(), create=True)
+        tid = ids().payment(transaction_id)
+        emit_result(action(ledger)(tid, operator=who, reason=reason), fmt)
 
 
 _intervention(

@@ -7,11 +7,15 @@ refused with exit 2, and nothing is created); the plugin groups ask
 ``ledger.bootstrap.Components``, built on first use (so ``--help`` and usage errors never touch
 the settings or the database) and closed when the command ends, whatever happened.
 Parameter types here only parse text; the domain decides what is valid (one set of rules).
+
+Id arguments are ``IdText`` and are resolved in the command with ``ids()`` (the one resolver,
+``ledger.ids_lookup``: full id, 8-character prefix, payment reference). Interventions take
+``@operator_option`` and call ``current_operator(given)`` before opening anything
+(``ledger.operators``: ``--operator``, else ``LEDGER_OPERATOR`` from the settings, else the
+OS user; shared accounts refused). Currencies take any case (``CURRENCY``).
 """
 
 import functools
-import getpass
-import os
 import re
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -24,11 +28,12 @@ from ledger.bootstrap import Components
 from ledger.config import Settings, load_settings
 from ledger.domain.ids import parse_uuid
 from ledger.errors import InvalidInput
+from ledger.ids_lookup import IdResolver, check_id_text
+from ledger.operators import OPERATOR_SETTING, resolve_operator
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-OPERATOR_ENV = "LEDGER_OPERATOR"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class AppContext:
@@ -103,6 +108,48 @@ class UuidParam(click.ParamType[UUID]):
             self.fail(str(exc), param, ctx)
 
 
+class IdText(click.ParamType[str]):
+    """An id argument as typed: the full id, a unique prefix of at least 8 of its first
+    characters (``8ce098db``) or, with ``references``, the payment's provider reference.
+    Only its shape is checked here (before anything is opened); the command resolves it with
+    ``ids()`` (``ledger.ids_lookup``)."""
+
+    name = "id"
+
+    def __init__(self, what: str, *, references: bool = False) -> None:
+        self.what = what
+        self.references = references
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if not text or len(text) > 200 or not text.isprintable():
+            self.fail(f"malformed {self.what} {text[:60]!r}", param, ctx)
+        if not self.references:
+            try:
+                check_id_text(text, self.what)
+            except InvalidInput as exc:
+                raise InvalidInput(str(exc)) from None  # one line, as from the command
+        return text
+
+
+def ids() -> IdResolver:
+    """The invocation's id resolver (full ids, unique prefixes, payment references), on the
+    ledger the command already opened (a command that only reads opens it read-only)."""
+    ctx = click.get_current_context()
+    return app_context().components(ctx, create=False).ids()
+
+
+class CurrencyParam(click.ParamType[str]):
+    """An ISO 4217 code in any case (``ngn`` is NGN); the domain checks it is supported."""
+
+    name = "currency"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        return str(value).strip().upper()
+
+
+CURRENCY = CurrencyParam()
+
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
@@ -126,26 +173,37 @@ class MinorUnits(click.ParamType[int]):
         return int(text)
 
 
-def default_operator() -> str:
-    """Who runs an admin command when ``--operator`` is not given: ``$LEDGER_OPERATOR``,
-    else the OS user name."""
-    name = os.environ.get(OPERATOR_ENV, "").strip()
-    if name:
-        return name
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        raise InvalidInput(
-            f"cannot tell who the operator is: pass --operator NAME or set {OPERATOR_ENV}"
-        ) from None
+def operator_option(command: F) -> F:
+    """``--operator NAME``, passed to the command as ``operator`` (None when not given);
+    the command turns it into a person with ``current_operator``."""
+    option = click.option(
+        "--operator",
+        default=None,
+        metavar="NAME",
+        help=f"Who is acting (default: {OPERATOR_SETTING} from the environment or .env, else the "
+        "OS user name; shared accounts such as root are refused).",
+    )
+    return option(command)
+
+
+def current_operator(given: str | None) -> str:
+    """The person acting in this invocation (``ledger.operators.resolve_operator``):
+    ``--operator``, else ``LEDGER_OPERATOR`` from the settings (environment or ``.env``),
+    else the OS user; a shared account or no name is ``InvalidInput`` (exit 2)."""
+    return resolve_operator(given, app_context().settings().operator)
 
 
 __all__ = [
+    "CURRENCY",
     "AppContext",
+    "CurrencyParam",
+    "IdText",
     "MinorUnits",
     "UuidParam",
     "app_context",
-    "default_operator",
+    "current_operator",
+    "ids",
+    "operator_option",
     "pass_ledger",
     "pass_reader",
 ]

@@ -14,10 +14,12 @@ from typing import Any, Literal
 import click
 
 from ledger.cli.context import app_context
+from ledger.cli.output import emit_rows
 from ledger.config import Settings
 from ledger.errors import ConfigError
 from ledger.persistence import StoreConfig, redact, store_config
 from ledger.schema import Migration, SchemaStatus, State, schema_status, upgrade
+from ledger.views import View
 
 
 @click.group(name="db")
@@ -55,6 +57,36 @@ def _view(status: SchemaStatus, where: str) -> dict[str, Any]:
     }
 
 
+MIGRATION_COLUMNS = ("version", "name", "state", "applied_at", "release", "schema_state")
+
+
+def _migration_rows(status: SchemaStatus) -> list[View]:
+    """Every migration this store applied or still needs, one row each (csv)."""
+    rows: list[View] = [
+        {
+            "version": a.version,
+            "name": a.name,
+            "state": "applied",
+            "applied_at": a.applied_at.isoformat(),
+            "release": a.release,
+            "schema_state": status.state.value,
+        }
+        for a in status.applied
+    ]
+    rows += [
+        {
+            "version": m.version,
+            "name": m.name,
+            "state": "pending",
+            "applied_at": None,
+            "release": None,
+            "schema_state": status.state.value,
+        }
+        for m in status.pending
+    ]
+    return rows
+
+
 _MEANING = {
     State.EMPTY: "no operational tables yet: the first command that needs them creates them",
     State.UNVERSIONED: 'tables of a release before schema versions: run "ledger db upgrade"',
@@ -85,12 +117,12 @@ def _table(status: SchemaStatus, where: str) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json"]),
+    type=click.Choice(["table", "json", "csv"], case_sensitive=False),
     default="table",
     show_default=True,
-    help="table for people; json for machines.",
+    help="table for people; json for machines; csv: one row per migration.",
 )
-def status(fmt: Literal["table", "json"]) -> None:
+def status(fmt: Literal["table", "json", "csv"]) -> None:
     """The schema version of the store, the latest this release knows, what is pending and
     what was applied when. Changes nothing."""
     config, where = _store(app_context().settings())
@@ -101,6 +133,8 @@ def status(fmt: Literal["table", "json"]) -> None:
     found = schema_status(config)
     if fmt == "json":
         click.echo(json.dumps(_view(found, where), indent=2))
+    elif fmt == "csv":
+        emit_rows(_migration_rows(found), list(MIGRATION_COLUMNS), "csv")
     else:
         click.echo(_table(found, where))
 

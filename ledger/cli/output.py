@@ -26,7 +26,7 @@ def format_option(command: F) -> F:
     option = click.option(
         "--format",
         "fmt",
-        type=click.Choice(["table", "json", "csv"]),
+        type=click.Choice(["table", "json", "csv"], case_sensitive=False),
         default="table",
         show_default=True,
         help="table for people; json or csv for machines (amounts in minor units).",

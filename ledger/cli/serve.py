@@ -115,7 +115,7 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
 )
 @click.option(
     "--log-level",
-    type=click.Choice(["debug", "info", "warning", "error"]),
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
     default=None,
     help="Default: LEDGER_LOG_LEVEL (info).",
 )

@@ -23,7 +23,10 @@ def users() -> None:
 @users.command("register")
 @click.argument("user_id")
 @click.option(
-    "--role", type=click.Choice(["fan", "celebrity"]), required=True, help="The user's role."
+    "--role",
+    type=click.Choice(["fan", "celebrity"], case_sensitive=False),
+    required=True,
+    help="The user's role.",
 )
 @click.option("--verified", is_flag=True, help="Also mark the user verified.")
 @format_option

@@ -7,12 +7,17 @@ done". The ``create_wallets`` job does the same daily for every verified user.
 import click
 
 from ledger.application import Ledger
+from ledger.cli.context import CURRENCY as CURRENCY_CODE
 from ledger.cli.context import pass_ledger, pass_reader
 from ledger.cli.output import Format, emit_record, emit_result, format_option
 from ledger.views import wallet_view
 
 CURRENCY = click.option(
-    "--currency", default="NGN", show_default=True, help="ISO 4217 code of the wallet."
+    "--currency",
+    type=CURRENCY_CODE,
+    default="NGN",
+    show_default=True,
+    help="ISO 4217 code of the wallet (any case).",
 )
 
 

@@ -50,14 +50,21 @@ def paystack(signature: str, fmt: Format) -> None:
 @webhooks.command("deliveries")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option(
-    "--outcome", type=click.Choice([o.value for o in WebhookOutcome]), help="Only this outcome."
+    "--outcome",
+    type=click.Choice([o.value for o in WebhookOutcome], case_sensitive=False),
+    help="Only this outcome.",
 )
 @click.option("--reference", default=None, help="Only deliveries about this payment reference.")
+@click.option("--oldest-first", is_flag=True, help="The earliest deliveries first.")
 @format_option
-def deliveries(limit: int, outcome: str | None, reference: str | None, fmt: Format) -> None:
+def deliveries(
+    limit: int, outcome: str | None, reference: str | None, oldest_first: bool, fmt: Format
+) -> None:
     """The latest recorded deliveries, newest first (the webhook audit record)."""
     handler = app_context().components(click.get_current_context(), create=False).webhooks()
-    found = handler.store.recent(limit=limit, outcome=outcome, reference=reference)
+    found = handler.store.recent(
+        limit=limit, outcome=outcome, reference=reference, oldest_first=oldest_first
+    )
     columns = ["received_at", "event", "reference", "outcome", "signature_valid", "detail", "id"]
     emit_rows([d.view() for d in found], columns, fmt)
 

@@ -224,9 +224,11 @@ def decline(
     at: Stamp,
     note: str | None = None,
     refund_reference: str | None = None,
+    operator: str | None = None,
 ) -> Changed:
     """Decline a request. A pending payment fails with it; a held payment is refunded
-    (``refund_reference`` is the provider's acceptance of that refund, obtained first)."""
+    (``refund_reference`` is the provider's acceptance of that refund, obtained first).
+    ``operator``: who issued the decline, recorded on the events."""
     if request.status is RequestStatus.DECLINED:
         return []
     if txn is not None:
@@ -236,8 +238,14 @@ def decline(
             raise DomainError(f"request {request.id} is IN_PROGRESS but holds no payment")
         if refund_reference is None:
             raise DomainError(f"request {request.id} holds a payment that must be refunded")
-        request.decline(reason, at, note=note)
-        txn.refund(reason=reason.value, refund_reference=refund_reference, at=at, note=note)
+        request.decline(reason, at, note=note, operator=operator)
+        txn.refund(
+            reason=reason.value,
+            refund_reference=refund_reference,
+            at=at,
+            operator=operator,
+            note=note,
+        )
         return [request, txn]
     pending = txn is not None and txn.status is TxStatus.PENDING
     if pending and txn is not None and txn.needs_review:
@@ -245,7 +253,7 @@ def decline(
             f"request {request.id}: its payment is flagged for review; "
             "refund or resolve the payment first"
         )
-    request.decline(reason, at, note=note)  # raises for COMPLETED
+    request.decline(reason, at, note=note, operator=operator)  # raises for COMPLETED
     if pending and txn is not None:
         txn.fail(reason=reason.value, provider_status=None, at=at)
         return [request, txn]

@@ -4,9 +4,12 @@ States::
 
     PENDING --paid--> IN_PROGRESS --complete--> COMPLETED
        |                  |
-       +--decline--> DECLINED <--decline (celebrity_declined; the held payment is refunded)
+       +--decline--> DECLINED <--decline (a person's: celebrity_declined or
+                                          operator_declined; the held payment is refunded)
 
-A declined request is never reinstated. Decline reasons are a closed set (``DeclineReason``).
+A declined request is never reinstated. Decline reasons are a closed set (``DeclineReason``):
+the celebrity's own decline (``celebrity_declined``) and an operator's (``operator_declined``)
+are told apart, and ``RequestDeclined.operator`` names whoever issued the command.
 A request's payment transaction has the deterministic id ``ids.transaction_id(request.id)``.
 """
 
@@ -31,6 +34,13 @@ class DeclineReason(StrEnum):
     PAYMENT_TIMED_OUT = "payment_timed_out"
     REQUEST_TIMED_OUT = "request_timed_out"
     CELEBRITY_DECLINED = "celebrity_declined"
+    OPERATOR_DECLINED = "operator_declined"
+
+    @property
+    def by_a_person(self) -> bool:
+        """A person's decision (the celebrity's or an operator's), which may decline a paid
+        request; the others are the ledger's own (a failed or timed-out payment)."""
+        return self in (DeclineReason.CELEBRITY_DECLINED, DeclineReason.OPERATOR_DECLINED)
 
 
 def check_decline_reason(reason: object) -> DeclineReason:
@@ -78,15 +88,22 @@ class Request(LedgerAggregate):
             aggregate.status = RequestStatus.COMPLETED
 
     class RequestDeclined(LedgerAggregate.Event):
-        """Version 2 added ``note`` (free text from whoever declined); see docs/events.md."""
+        """Version 2 added ``note`` (free text from whoever declined); version 3 added
+        ``operator`` (who issued the decline: a person, or an API token's principal; None
+        for the ledger's own declines). See docs/events.md."""
 
-        class_version = 2
+        class_version = 3
         reason: str
         note: str | None
+        operator: str | None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["note"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["operator"] = None
 
         def apply(self, aggregate: Any) -> None:
             aggregate.status = RequestStatus.DECLINED
@@ -143,24 +160,27 @@ class Request(LedgerAggregate):
         self._trigger(self.RequestCompleted, at)
         return True
 
-    def decline(self, reason: DeclineReason | str, at: Stamp, note: str | None = None) -> bool:
-        """PENDING -> DECLINED for any reason; IN_PROGRESS -> DECLINED only when the
-        celebrity declines (the caller refunds the held payment in the same save).
-        No-op if already DECLINED. Never from COMPLETED."""
+    def decline(
+        self,
+        reason: DeclineReason | str,
+        at: Stamp,
+        note: str | None = None,
+        operator: str | None = None,
+    ) -> bool:
+        """PENDING -> DECLINED for any reason; IN_PROGRESS -> DECLINED only when a person
+        declines (the celebrity or an operator; the caller refunds the held payment in the
+        same save). No-op if already DECLINED. Never from COMPLETED."""
         reason = check_decline_reason(reason)
         if self.status is RequestStatus.DECLINED:
             return False
         if self.status is RequestStatus.COMPLETED:
             raise DomainError(f"request {self.id} is COMPLETED and cannot be declined")
-        if (
-            self.status is RequestStatus.IN_PROGRESS
-            and reason is not DeclineReason.CELEBRITY_DECLINED
-        ):
+        if self.status is RequestStatus.IN_PROGRESS and not reason.by_a_person:
             raise DomainError(
-                f"request {self.id} is IN_PROGRESS: only the celebrity can decline it now "
-                f"(reason {reason.value} applies to unpaid requests)"
+                f"request {self.id} is IN_PROGRESS: only the celebrity or an operator can "
+                f"decline it now (reason {reason.value} applies to unpaid requests)"
             )
-        self._trigger(self.RequestDeclined, at, reason=reason.value, note=note)
+        self._trigger(self.RequestDeclined, at, reason=reason.value, note=note, operator=operator)
         return True
 
 

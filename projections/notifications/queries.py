@@ -67,9 +67,15 @@ def check_status(status: str | None) -> str | None:
 
 
 def list_notifications(
-    db: ReadDB, *, status: str | None = None, channel: str | None = None, limit: int = 100
+    db: ReadDB,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    limit: int = 100,
+    oldest_first: bool = False,
 ) -> list[NotificationRow]:
-    """The newest messages first (by their event's time), optionally of one status/channel."""
+    """The newest messages first (by their event's time; the oldest with ``oldest_first``),
+    optionally of one status/channel."""
     clauses, params = [], []
     if (checked := check_status(status)) is not None:
         clauses.append("status = %s")
@@ -78,7 +84,10 @@ def list_notifications(
         clauses.append("channel = %s")
         params.append(channel)
     where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = db.fetchall(f"{_SELECT}{where} ORDER BY created_at DESC, id LIMIT %s", [*params, limit])
+    way = "" if oldest_first else " DESC"
+    rows = db.fetchall(
+        f"{_SELECT}{where} ORDER BY created_at{way}, id{way} LIMIT %s", [*params, limit]
+    )
     return [_row(row) for row in rows]
 
 

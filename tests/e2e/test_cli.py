@@ -196,7 +196,7 @@ def test_decline_of_paid_request_refunds_through_the_provider(
     sqlite_store.ok("requests", "decline", seeded.paid_request, "--reason", "no time")
     assert provider.refunds == [("ref-paid", 500000)]
     request = sqlite_store.json("requests", "show", seeded.paid_request)
-    assert (request["status"], request["decline_reason"]) == ("DECLINED", "celebrity_declined")
+    assert (request["status"], request["decline_reason"]) == ("DECLINED", "operator_declined")
     assert request["note"] == "no time"
     assert request["escrow_status"] == "REFUNDED"
 

@@ -45,7 +45,7 @@ BAD_INPUT: list[tuple[str, tuple[str, ...], str]] = [
     ("decimal amount", (*CREATE, "--amount", "12.50", "--currency", "NGN"), "integer"),
     ("amount in words", (*CREATE, "--amount", "lots", "--currency", "NGN"), "integer"),
     ("unknown currency", (*CREATE, "--amount", "100", "--currency", "XYZ"), "currency"),
-    ("lower-case currency", (*CREATE, "--amount", "100", "--currency", "ngn"), "currency"),
+    ("currency with a digit", (*CREATE, "--amount", "100", "--currency", "ng1"), "currency"),
     ("malformed request id option", (*CREATE, "--amount", "1", "--currency", "NGN", "--id", "x"),
      "UUID"),
     ("unknown fan", ("requests", "create", "--fan", "ghost", "--celebrity", "celeb-1",
@@ -53,7 +53,9 @@ BAD_INPUT: list[tuple[str, tuple[str, ...], str]] = [
     ("fan and celebrity swapped", ("requests", "create", "--fan", "celeb-1", "--celebrity",
                                    "fan-1", "--amount", "100", "--currency", "NGN"), "not a fan"),
     ("malformed request id", ("requests", "show", "not-a-uuid"), "UUID"),
-    ("malformed transaction id", ("admin", "release", "123", "--reason", "x"), "UUID"),
+    ("malformed transaction id", ("admin", "release", "123", "--reason", "x"),
+     "no payment with id"),
+    ("short id prefix", ("requests", "show", "8ce098d"), "at least 8"),
     ("unknown request id", ("requests", "complete", UNKNOWN), "no request"),
     ("unknown transaction id", ("payments", "show", UNKNOWN), "no transaction"),
     ("unknown reference", ("payments", "show", "--reference", "nope"),
@@ -69,7 +71,9 @@ BAD_INPUT: list[tuple[str, tuple[str, ...], str]] = [
     ("release of unpaid payment", ("admin", "release", "{pending_txn}", "--reason", "x"),
      "COMPLETED requests"),
     ("complete unpaid request", ("requests", "complete", "{pending_request}"), "IN_PROGRESS"),
-    ("decline completed request", ("requests", "decline", "{released_request}"), "COMPLETED"),
+    ("decline completed request", ("requests", "decline", "{released_request}", "--reason", "x"),
+     "COMPLETED"),
+    ("decline without reason", ("requests", "decline", "{pending_request}"), "--reason"),
     ("payment for a paid request", ("payments", "record", "{paid_request}", "--reference", "r2"),
      "already has a payment"),
     ("second payment for a request", ("payments", "record", "{pending_request}",
@@ -83,7 +87,8 @@ BAD_INPUT: list[tuple[str, tuple[str, ...], str]] = [
     ("blank reason", ("admin", "release", "{released_txn}", "--reason", "  "), "--reason"),
     ("missing reason", ("admin", "release", "{released_txn}"), "--reason"),
     ("show without id or reference", ("payments", "show"), "either"),
-    ("refund needs a provider", ("requests", "decline", "{paid_request}"), "PAYSTACK_SECRET_KEY"),
+    ("refund needs a provider", ("requests", "decline", "{paid_request}", "--reason", "x"),
+     "PAYSTACK_SECRET_KEY"),
     ("unknown command", ("users", "delete", "fan-1"), "No such command"),
 ]  # fmt: skip
 
@@ -140,7 +145,8 @@ def test_provider_down_exits_1_and_writes_nothing(
 ) -> None:
     use_provider(monkeypatch, FakeProvider(down=True))
     head = sqlite_store.head()
-    assert_refused(sqlite_store.run("requests", "decline", seeded.paid_request), 1, "down")
+    result = sqlite_store.run("requests", "decline", seeded.paid_request, "--reason", "x")
+    assert_refused(result, 1, "down")
     assert sqlite_store.head() == head
 
 

@@ -43,7 +43,7 @@ def assert_script_refused(proc: subprocess.CompletedProcess[str], code: int, men
         pytest.param(
             (*CREATE, "--amount", "12.5", "--currency", "NGN"), {}, "integer", id="amount"
         ),
-        pytest.param(("requests", "show", "nope"), {}, "UUID", id="uuid"),
+        pytest.param(("requests", "show", "nope"), {}, "malformed request id", id="uuid"),
         pytest.param(("users", "verify", "ghost"), {}, "no user", id="unknown-user"),
         pytest.param(
             ("users", "show", "ghost"),

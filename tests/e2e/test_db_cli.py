@@ -43,6 +43,10 @@ def test_status_shows_the_version_the_latest_and_what_is_pending(store: Store) -
     )
     assert view["pending"] == [{"version": 2, "name": "webhook_deliveries_outcome_index"}]
     assert [(a["version"], a["name"]) for a in view["applied"]] == [(1, "operational_tables")]
+    rows = store.ok("db", "status", "--format", "csv").stdout.splitlines()
+    assert rows[0] == "version,name,state,applied_at,release,schema_state"
+    assert rows[1].startswith("1,operational_tables,applied,")
+    assert rows[2] == "2,webhook_deliveries_outcome_index,pending,,,behind"
 
 
 def test_upgrade_prints_each_migration_it_applied_and_then_has_nothing_to_do(

@@ -141,9 +141,9 @@ def test_history_prints_the_timeline_and_the_state_as_of_a_time(
 
 def test_bad_input_exits_2_with_one_line_on_stderr(ledger: Ledger) -> None:
     txn = str(paid(ledger))
-    refused(run(ledger, "history", "not-a-uuid"), "malformed aggregate id")
+    refused(run(ledger, "history", "not-a-uuid"), "no aggregate with id")
     refused(run(ledger, "history", str(uuid4())), "no aggregate with id")
-    refused(run(ledger, "history", txn, "--as-of", "yesterday"), "invalid time")
+    refused(run(ledger, "history", txn, "--as-of", "yesterday"), "invalid --as-of")
     refused(run(ledger, "history", txn, "--as-of", "2026-01-05T10:00:00"), "no UTC offset")
     refused(run(ledger, "verify", "--seal", "12:nothex"), "malformed seal")
     refused(run(ledger, "verify", "--format", "xml"), "Invalid value for '--format'")

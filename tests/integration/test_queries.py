@@ -102,10 +102,12 @@ def _ids(rows: list[object]) -> list[UUID]:
 # -- escrow ----------------------------------------------------------------------------------
 
 
-def test_escrow_report_lists_held_payments_oldest_first_with_their_age(history: History) -> None:
+def test_escrow_report_lists_held_payments_newest_first_with_their_age(history: History) -> None:
     rows = queries.escrow_report(history.db, now=NOW)
-    assert _ids(rows) == [history.txn["held_done"], history.txn["held_ghs"]]
-    done, ghs = rows
+    assert _ids(rows) == [history.txn["held_ghs"], history.txn["held_done"]]
+    oldest = queries.escrow_report(history.db, now=NOW, oldest_first=True)
+    assert oldest == list(reversed(rows))
+    ghs, done = rows
     assert (done.amount, done.currency, done.request_status) == (500_000, "NGN", "COMPLETED")
     assert (done.celebrity, done.fan) == ("star-1", "fan-1")
     assert done.created_at == T0 + H
@@ -150,12 +152,14 @@ def test_times_with_another_offset_are_compared_as_the_same_instant_in_utc(
 # -- payments, review, wallets ---------------------------------------------------------------
 
 
-def test_payments_report_lists_every_payment_with_its_statuses_oldest_first(
+def test_payments_report_lists_every_payment_with_its_statuses_newest_first(
     history: History,
 ) -> None:
     rows = queries.payments_report(history.db)
-    order = ["released", "held_done", "held_ghs", "flagged", "failed", "pending", "refunded"]
+    order = ["refunded", "pending", "failed", "flagged", "held_ghs", "held_done", "released"]
     assert _ids(rows) == [history.txn[name] for name in order]
+    oldest = queries.payments_report(history.db, oldest_first=True)
+    assert oldest == list(reversed(rows))
     by_id = {row.id: row for row in rows}
     released = by_id[history.txn["released"]]
     assert (released.status, released.escrow_status) == ("COMPLETED", "RELEASED")
@@ -177,15 +181,21 @@ def test_payments_report_filters_by_status_escrow_status_currency_celebrity_and_
     ]
     assert _ids(queries.payments_report(db, ReportFilter(currency="GHS"))) == [txn["held_ghs"]]
     assert _ids(queries.payments_report(db, ReportFilter(celebrity="star-2"))) == [
-        txn["held_ghs"],
         txn["pending"],
+        txn["held_ghs"],
     ]
     window = queries.payments_report(db, ReportFilter(since=T0 + 3 * H, until=T0 + 5 * H))
-    assert _ids(window) == [txn["flagged"], txn["failed"]]
-    assert _ids(queries.payments_report(db, ReportFilter(status="PENDING", currency="NGN"))) == [
-        txn["flagged"],
+    assert _ids(window) == [txn["failed"], txn["flagged"]]
+    assert _ids(queries.payments_report(db, ReportFilter(status="pending", currency="ngn"))) == [
         txn["pending"],
+        txn["flagged"],
     ]
+    assert _ids(queries.payments_report(db, ReportFilter(fan="fan-2"))) == [txn["failed"]]
+    assert _ids(queries.payments_report(db, ReportFilter(reference="ref-held-ghs"))) == [
+        txn["held_ghs"]
+    ]
+    assert _ids(queries.payments_report(db, ReportFilter(flagged=True))) == [txn["flagged"]]
+    assert txn["flagged"] not in _ids(queries.payments_report(db, ReportFilter(flagged=False)))
 
 
 def test_review_report_lists_flagged_payments_with_what_arrived(history: History) -> None:
@@ -198,8 +208,8 @@ def test_review_report_lists_flagged_payments_with_what_arrived(history: History
 
 
 def test_wallets_report_shows_balances_and_owners(history: History) -> None:
-    rows = queries.wallets_report(history.db)  # both created at T0: then by id
-    assert [w.id for w in rows] == sorted((w.id for w in rows), key=str)
+    rows = queries.wallets_report(history.db)  # both created at T0: then by id, newest first
+    assert [w.id for w in rows] == sorted((w.id for w in rows), key=str, reverse=True)
     rows.sort(key=lambda w: str(w.owner))
     assert [(w.owner, w.currency, w.balance, w.credited, w.debited) for w in rows] == [
         ("star-1", "NGN", 195_000, 195_000, 0),
@@ -310,6 +320,8 @@ def test_report_pages_follow_the_cursor_without_gaps_or_repeats(history: History
     assert (len(first), len(second), len(third)) == (3, 3, 1)
     assert first + second + third == everything
     assert list(queries.each(queries.payments_report, history.db, limit=2)) == everything
+    backwards = queries.each(queries.payments_report, history.db, limit=2, oldest_first=True)
+    assert list(backwards) == list(reversed(everything))
 
 
 def test_pages_break_ties_of_the_same_instant_by_id(ledger: Ledger) -> None:
@@ -387,7 +399,15 @@ def test_users_without_wallet_page_by_id(history: History) -> None:
         ),
         (lambda db: queries.payments_report(db, limit=0), "limit"),
         (
-            lambda db: queries.summary(db, ReportFilter(currency="ngn"), now=NOW),
+            lambda db: queries.escrow_report(db, ReportFilter(fan="fan-1"), now=NOW),
+            "the escrow report has no fan filter",
+        ),
+        (
+            lambda db: queries.payments_report(db, ReportFilter(reference="a b")),
+            "invalid payment reference",
+        ),
+        (
+            lambda db: queries.summary(db, ReportFilter(currency="eur"), now=NOW),
             "unsupported currency",
         ),
         (lambda db: queries.summary(db, now=datetime(2026, 1, 1)), "no UTC offset"),

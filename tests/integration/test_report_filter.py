@@ -34,8 +34,12 @@ def test_a_filter_holds_its_window_in_utc_and_refuses_what_no_report_could_mean(
     assert built.since == datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
     assert built.since.tzinfo is UTC
     assert built.celebrity_id is not None
+    assert ReportFilter(currency="ngn", status="completed").currency == "NGN"
+    assert ReportFilter(status="completed", escrow_status="pending").status == "COMPLETED"
     for bad, message in [
-        ({"currency": "ngn"}, "unsupported currency"),
+        ({"currency": "eur"}, "unsupported currency"),
+        ({"fan": "bad id!"}, "invalid user id"),
+        ({"reference": "a b"}, "invalid payment reference"),
         ({"since": datetime(2026, 1, 5)}, "no UTC offset"),
         ({"since": since, "until": since}, "must be before until"),
         ({"celebrity": "not valid!"}, "invalid user id"),

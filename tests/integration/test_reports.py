@@ -107,7 +107,8 @@ def test_summary_csv_flattens_the_counts_under_a_header(run: Run) -> None:
 
 
 def test_escrow_json_carries_minor_units_string_ids_and_times_with_offset(run: Run) -> None:
-    done, ghs = as_json(run, "escrow")
+    ghs, done = as_json(run, "escrow")  # newest first
+    assert [r["id"] for r in as_json(run, "escrow", "--oldest-first")] == [done["id"], ghs["id"]]
     assert (done["amount"], done["currency"], done["request_status"]) == (
         500_000,
         "NGN",
@@ -146,7 +147,7 @@ def test_payments_csv_has_a_header_and_minor_units(run: Run) -> None:
     rows = as_csv(run, "payments")
     assert len(rows) == 7
     assert {"id", "amount", "currency", "status", "escrow_status", "created_at"} <= set(rows[0])
-    released = rows[0]
+    released = rows[-1]  # the oldest, last: lists are newest first
     assert (released["amount"], released["fee"], released["payout"]) == ("200000", "5000", "195000")
     assert released["needs_review"] == "false"
 
@@ -170,7 +171,7 @@ def test_payments_filters_by_status_escrow_status_currency_and_window(run: Run) 
         "--currency",
         "NGN",
     )
-    assert [p["amount"] for p in window] == [1_000, 7_000]
+    assert [p["amount"] for p in window] == [7_000, 1_000]
 
 
 def test_limit_caps_the_rows(run: Run) -> None:
@@ -202,7 +203,7 @@ def test_wallets_in_every_format(run: Run) -> None:
         (("payments", "--currency", "EUR"), "unsupported currency"),
         (("payments", "--status", "DONE"), "unknown payment status"),
         (("escrow", "--since", "2026-01-01T00:00:00"), "no UTC offset"),
-        (("wallets", "--until", "yesterday"), "invalid time"),
+        (("wallets", "--until", "yesterday"), "invalid --until"),
         (("summary", "--celebrity", "not valid!"), "invalid user id"),
         (("review", "--format", "xml"), "xml"),
     ],

@@ -522,9 +522,7 @@ def test_decline_of_a_paid_request_needs_the_refund_reference_first() -> None:
     )
 
 
-@pytest.mark.parametrize(
-    "reason", [r for r in DeclineReason if r is not DeclineReason.CELEBRITY_DECLINED]
-)
+@pytest.mark.parametrize("reason", [r for r in DeclineReason if not r.by_a_person])
 def test_decline_of_a_paid_request_for_an_unpaid_reason_is_refused_and_writes_nothing(
     reason: DeclineReason,
 ) -> None:

@@ -22,7 +22,7 @@ from tests.unit.helpers import (
 )
 
 ALL_REASONS = list(DeclineReason)
-UNPAID_REASONS = [r for r in DeclineReason if r is not DeclineReason.CELEBRITY_DECLINED]
+UNPAID_REASONS = [r for r in DeclineReason if not r.by_a_person]
 
 
 def test_create_records_a_pending_request_with_fan_celebrity_and_price() -> None:
@@ -135,11 +135,24 @@ def test_the_celebrity_can_decline_an_in_progress_request() -> None:
 
 
 @pytest.mark.parametrize("reason", UNPAID_REASONS)
-def test_an_in_progress_request_is_declined_only_by_the_celebrity(reason: DeclineReason) -> None:
+def test_an_in_progress_request_is_declined_only_by_a_person(reason: DeclineReason) -> None:
     request = given(request_history("IN_PROGRESS"))
 
-    assert_refused(lambda: request.decline(reason, LATER), request, match="only the celebrity")
+    assert_refused(
+        lambda: request.decline(reason, LATER), request, match="only the celebrity or an operator"
+    )
     assert request.status is RequestStatus.IN_PROGRESS
+
+
+def test_an_operator_declines_an_in_progress_request_with_name_and_reason() -> None:
+    request = given(request_history("IN_PROGRESS"))
+
+    assert request.decline(DeclineReason.OPERATOR_DECLINED, LATER, note="fraud", operator="ada")
+
+    [event] = new_events(request)
+    assert isinstance(event, Request.RequestDeclined)
+    assert (event.reason, event.note, event.operator) == ("operator_declined", "fraud", "ada")
+    assert request.decline_reason is DeclineReason.OPERATOR_DECLINED
 
 
 @pytest.mark.parametrize("reason", ALL_REASONS)

@@ -1,8 +1,9 @@
 """Upcasting through the real eventsourcing mapper (JSON transcoder), no database.
 
-``Request.RequestDeclined`` is at class_version 2: version 2 added ``note``. A version-1
-event stored before that (no ``class_version`` key, no ``note``) must still load, with
-``note=None``, and replaying it must decline the request.
+``Request.RequestDeclined`` is at class_version 3: version 2 added ``note``, version 3
+``operator``. A version-1 event stored before that (no ``class_version`` key, no ``note``) and
+a version-2 one (no ``operator``) must still load, with the missing fields None, and replaying
+them must decline the request.
 """
 
 import json
@@ -53,8 +54,8 @@ def _v1_state() -> bytes:
     ).encode()
 
 
-def test_request_declined_is_at_class_version_2() -> None:
-    assert Request.RequestDeclined.class_version == 2
+def test_request_declined_is_at_class_version_3() -> None:
+    assert Request.RequestDeclined.class_version == 3
     assert Request.RequestCreated.class_version == 1
 
 
@@ -67,6 +68,7 @@ def test_a_v1_request_declined_is_upcast_with_note_none(mapper: Mapper[uuid.UUID
 
     assert isinstance(event, Request.RequestDeclined)
     assert event.note is None
+    assert event.operator is None
     assert event.reason == "payment_timed_out"
     assert (event.originator_id, event.originator_version) == (REQUEST_ID, 2)
     assert event.timestamp == AT.business
@@ -91,18 +93,37 @@ def test_a_request_with_a_v1_decline_in_its_history_replays_to_declined(
     assert request_agg.version == 2
 
 
-@pytest.mark.parametrize("note", [None, "celebrity is on holiday"])
-def test_a_v2_request_declined_round_trips_with_its_class_version_stored(
-    mapper: Mapper[uuid.UUID], note: str | None
+def test_a_v2_request_declined_is_upcast_with_operator_none(mapper: Mapper[uuid.UUID]) -> None:
+    state = json.loads(_v1_state())
+    state.update({"class_version": 2, "reason": "celebrity_declined", "note": "on holiday"})
+    stored = StoredEvent(
+        originator_id=REQUEST_ID,
+        originator_version=2,
+        topic=DECLINED_TOPIC,
+        state=json.dumps(state).encode(),
+    )
+
+    event = mapper.to_domain_event(stored)
+
+    assert isinstance(event, Request.RequestDeclined)
+    assert (event.reason, event.note, event.operator) == ("celebrity_declined", "on holiday", None)
+
+
+@pytest.mark.parametrize(
+    ("note", "operator"), [(None, None), ("celebrity is on holiday", "ops-ada")]
+)
+def test_a_v3_request_declined_round_trips_with_its_class_version_stored(
+    mapper: Mapper[uuid.UUID], note: str | None, operator: str | None
 ) -> None:
     live = given(request_history("PENDING"))
-    live.decline("payment_failed", LATER, note=note)
+    live.decline("operator_declined", LATER, note=note, operator=operator)
     [declined] = live.collect_events()
 
     stored = mapper.to_stored_event(declined)
 
-    assert json.loads(stored.state)["class_version"] == 2
+    assert json.loads(stored.state)["class_version"] == 3
     assert json.loads(stored.state)["note"] == note
+    assert json.loads(stored.state)["operator"] == operator
     assert stored.topic == DECLINED_TOPIC
     assert mapper.to_domain_event(stored) == declined
 
