@@ -239,9 +239,13 @@ class JobRunner:
         transaction, so what the cut run did stays done and is not done twice."""
         guard = self._running[spec.name]
         if not guard.acquire(blocking=False):
-            level = logging.WARNING if self.watch.up else logging.DEBUG  # waiting for the db
-            log.log(level, kv(event="job_overlap_skipped", job=spec.name))
-            return self._record(spec, "locked", self.wall_clock(), JobCounts(detail="running"))
+            up = self.watch.up  # when down, the job in hand is waiting for the database
+            log.log(
+                logging.WARNING if up else logging.DEBUG,
+                kv(event="job_overlap_skipped", job=spec.name),
+            )
+            counts = JobCounts(detail="running")
+            return self._record(spec, "locked", self.wall_clock(), counts, store=up)
         try:
             while True:
                 started = self.wall_clock()
@@ -382,7 +386,8 @@ class JobRunner:
             except (psycopg.Error, OSError) as exc:
                 if is_connection_error(exc):
                     self.watch.failed(exc)
-                    if self.watch.wait_until_up(self.stop):
+                    # A run's row is worth waiting for; a skipped firing's is not.
+                    if record.status != "locked" and self.watch.wait_until_up(self.stop):
                         continue
                 log.error(
                     kv(event="job_run_not_recorded", job=record.job, error=type(exc).__name__)
