@@ -17,6 +17,7 @@ from typing import Any
 from ledger.application import Ledger, Result
 from ledger.config import Settings
 from ledger.errors import DomainError, LedgerError, NotFound, PaymentBusy
+from ledger.outage import is_connection_error
 from ledger.providers.port import PaymentProvider
 from projections.db import ReadDB
 from projections.engine import ProjectionEngine
@@ -28,7 +29,13 @@ log = logging.getLogger("ledger.jobs")
 class JobCounts:
     """Items a run looked at and what became of them. ``detail`` is a short note (e.g.
     ``disabled``) for the summary line and the ``job_runs`` row; ``error`` marks the whole run
-    failed (e.g. a missing setting) even when no single item failed."""
+    failed (e.g. a missing setting) even when no single item failed.
+
+    ``attention`` counts, by reason, what a person must look at although the run finished
+    (``provider_unreachable``, ``provider_misconfigured``, ``release_deferred``, ...): any
+    makes the run ``degraded`` (the runner adds ``items_failed`` for failed items itself).
+    A job reports them with ``attend(reason)``; reasons are short snake_case words, the
+    label of ``ledger_job_attention_total``."""
 
     processed: int = 0
     succeeded: int = 0
@@ -36,6 +43,17 @@ class JobCounts:
     skipped: int = 0
     detail: str | None = None
     error: str | None = None
+    attention: dict[str, int] = field(default_factory=dict)
+
+    def attend(self, reason: str, count: int = 1) -> None:
+        """``count`` more items need a person, for ``reason``."""
+        self.attention[reason] = self.attention.get(reason, 0) + count
+
+    def attention_text(self) -> str | None:
+        """``reason:count`` pairs, comma-separated (None when nothing needs a person)."""
+        if not self.attention:
+            return None
+        return ",".join(f"{reason}:{n}" for reason, n in sorted(self.attention.items()))
 
     def succeed(self) -> None:
         self.processed += 1
@@ -75,7 +93,8 @@ def run_item(
     counts: JobCounts, job: str, item: object, action: str, run: Callable[[], Result]
 ) -> None:
     """Run one item's command, count and log its outcome. One item's failure never stops
-    the others: our own errors are caught here (anything else is a bug and propagates)."""
+    the others: our own errors are caught here (anything else is a bug and propagates, and
+    so does a lost database connection: every item after it would fail the same way)."""
     try:
         result = run()
     except (DomainError, NotFound, PaymentBusy) as exc:
@@ -85,6 +104,8 @@ def run_item(
         log.info(kv(event="item_skipped", job=job, item=item, action=action, reason=exc))
         return
     except LedgerError as exc:
+        if is_connection_error(exc):
+            raise  # the database went away: the runner retries the run from its start
         counts.fail()
         log.error(kv(event="item_failed", job=job, item=item, action=action, error=exc))
         return

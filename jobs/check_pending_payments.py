@@ -18,7 +18,10 @@ Hourly at minute 0. Two sweeps, each over the read tables in pages of ``batch_si
    out (``provider_unreachable``) at the give-up deadline.
 
 Counting: succeeded = a command changed something; skipped = nothing to do (still pending,
-already done, flagged); failed = the item raised (logged; the others go on).
+already done, flagged); failed = the item raised (logged; the others go on). Attention (the
+run ends ``degraded``): ``provider_unreachable`` per payment Paystack could not be asked,
+``provider_misconfigured`` / ``provider_answer_invalid`` per refusal of those classes;
+``provider_missing`` when no provider is configured (the run fails).
 """
 
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,11 +31,21 @@ from functools import partial
 from jobs.base import JobContext, JobCounts, kv, log, run_item
 from jobs.paging import work_list
 from ledger.domain.transaction import TimeoutReason
-from ledger.errors import ProviderError, ProviderUnavailable
+from ledger.errors import (
+    ProviderAnswerInvalid,
+    ProviderError,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+)
 from ledger.providers.port import PaymentProvider, Verification
 from projections import queries
 
 JOB = "check_pending_payments"
+# What a provider's refusal means for the operator (the run's attention reasons).
+_ATTENTION: dict[type, str] = {
+    ProviderMisconfigured: "provider_misconfigured",
+    ProviderAnswerInvalid: "provider_answer_invalid",
+}
 
 
 def _ask(provider: PaymentProvider, reference: str) -> Verification | ProviderError:
@@ -52,6 +65,7 @@ def _apply(
             counts, JOB, payment.id, action, partial(ledger.apply_verification, payment.id, answer)
         )
     elif isinstance(answer, ProviderUnavailable):
+        counts.attend("provider_unreachable")
         run_item(
             counts,
             JOB,
@@ -61,6 +75,7 @@ def _apply(
         )
     else:
         counts.fail()
+        counts.attend(_ATTENTION.get(type(answer), "provider_error"))
         log.error(kv(event="item_failed", job=JOB, item=payment.id, action="verify", error=answer))
 
 
@@ -142,6 +157,7 @@ def check_pending_payments(ctx: JobContext) -> JobCounts:
     counts = JobCounts()
     if ctx.provider is None:
         counts.error = "no payment provider (PAYSTACK_SECRET_KEY): payments not verified"
+        counts.attend("provider_missing")
         log.error(kv(event="provider_missing", job=JOB))
         outage = True
     else:

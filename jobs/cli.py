@@ -1,14 +1,16 @@
 """``ledger jobs run | list | status``: the job runner and what it did.
 
 ``run`` is the long-running runner (every job once at start-up, then on schedule, until
-SIGTERM/SIGINT, exit 0); ``run --once`` runs every job now in a sensible order and exits 1 if
-any failed; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of the
-invocation: a time more than ``FUTURE_GRACE`` (a minute) ahead of the wall clock is refused
+SIGTERM/SIGINT, exit 0); ``--only NAME`` / ``--skip NAME`` choose the jobs it schedules (the
+notification sender runs as ``run --only send_notifications`` beside a ``run --skip
+send_notifications``); ``run --once`` runs them now in a sensible order and exits 1 if any
+failed or ended degraded; ``--job NAME`` runs one; ``--now ISO8601`` sets the business time of
+the invocation: a time more than ``FUTURE_GRACE`` (a minute) ahead of the wall clock is refused
 (exit 2) unless ``--allow-future``, since every event the run writes is stamped with it. In
-every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0).
+every mode SIGTERM/SIGINT stop the jobs after the item in hand (exit 0). It logs in the one
+format of ``ledger.logs``.
 """
 
-import logging
 import signal
 import threading
 from datetime import datetime, timedelta
@@ -24,9 +26,8 @@ from ledger.bootstrap import Components, read_store
 from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option
 from ledger.clock import parse_instant, system_clock
-from ledger.config import Settings
 from ledger.errors import InvalidInput
-from ledger.persistence import store_config
+from ledger.logs import configure_logging
 from ledger.views import View
 from projections.db import ReadDB
 
@@ -39,34 +40,7 @@ def jobs() -> None:
     create wallets, refresh the Flutterwave token."""
 
 
-def _figures(settings: Settings) -> dict[str, Any]:
-    """What the metrics gauges show, read from the read tables at scrape time."""
-    db = ReadDB(store_config(settings.database_url, schema=settings.postgres_schema))
-    try:
-        held = {
-            row["currency"]: int(row["held"])
-            for row in db.fetchall(
-                "SELECT currency, CAST(SUM(amount) AS BIGINT) AS held FROM wallet_transactions "
-                "WHERE isInEscrow = true AND escrowStatus = 'PENDING' GROUP BY currency"
-            )
-        }
-        oldest = db.fetchone(
-            "SELECT MIN(createdAt) AS oldest FROM wallet_transactions "
-            "WHERE status = 'PENDING' AND escrowStatus = 'PENDING'"
-        )
-        age = 0.0
-        if oldest and oldest["oldest"] is not None:
-            value = oldest["oldest"]
-            then = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-            age = max((system_clock() - then).total_seconds(), 0.0)
-        head = db.log_head()
-        lag = {
-            row["name"]: head - int(row["position"])
-            for row in db.fetchall("SELECT name, position FROM projection_tracking")
-        }
-        return {"held": held, "oldest_pending_age": age, "lag": lag}
-    finally:
-        db.close()
+job_names = click.Choice([spec.name for spec in JOBS], case_sensitive=False)
 
 
 @jobs.command("run")
@@ -75,8 +49,20 @@ def _figures(settings: Settings) -> dict[str, Any]:
     "--job",
     "names",
     multiple=True,
-    type=click.Choice([spec.name for spec in JOBS], case_sensitive=False),
+    type=job_names,
     help="Run only this job (repeatable). Implies --once.",
+)
+@click.option(
+    "--only",
+    multiple=True,
+    type=job_names,
+    help="Schedule only this job (repeatable): e.g. the notification sender as its own service.",
+)
+@click.option(
+    "--skip",
+    multiple=True,
+    type=job_names,
+    help="Schedule every job but this one (repeatable): the one another service runs.",
 )
 @click.option("--now", "now_text", help="Business time of this invocation (ISO 8601 with offset).")
 @click.option(
@@ -87,18 +73,34 @@ def _figures(settings: Settings) -> dict[str, Any]:
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
-    help="Serve Prometheus metrics on 127.0.0.1:PORT.",
+    envvar="LEDGER_METRICS_PORT",
+    help="Serve Prometheus metrics on PORT (env LEDGER_METRICS_PORT).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="LEDGER_METRICS_HOST",
+    help="Address the metrics listen on (env LEDGER_METRICS_HOST; 0.0.0.0: every interface).",
 )
 def run(
     once: bool,
     names: tuple[str, ...],
+    only: tuple[str, ...],
+    skip: tuple[str, ...],
     now_text: str | None,
     allow_future: bool,
     metrics_port: int | None,
+    metrics_host: str,
 ) -> None:
     """Run the jobs: on schedule until SIGTERM/SIGINT (exit 0), or with --once / --job now
-    (exit 1 if any run failed)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    (exit 1 if any run failed or ended degraded). The database going away never stops it:
+    runs wait for it and start again."""
+    if only and skip:
+        raise InvalidInput("give --only or --skip, not both")
+    chosen = [spec for spec in JOBS if (spec.name in only if only else spec.name not in skip)]
+    if not chosen:
+        raise InvalidInput("--skip leaves no job to run")
     now = parse_instant(now_text) if now_text else None
     if now is not None and not allow_future and now - system_clock() > FUTURE_GRACE:
         raise InvalidInput(
@@ -106,9 +108,10 @@ def run(
             "pass --allow-future if that is what you want"
         )
     settings = app_context().settings()
+    configure_logging(settings.log_level, settings.log_format)
     clock = business_clock(now)
     parts = Components(settings, create=True, clock=clock)  # closed below
-    metrics = Metrics(lambda: _figures(settings)) if metrics_port else None
+    metrics = Metrics(chosen) if metrics_port else None
     try:
         runner = JobRunner(
             settings,
@@ -117,6 +120,7 @@ def run(
             tokens=parts.tokens(),
             metrics=metrics,
             ledger=parts.ledger(),
+            jobs=chosen,
         )
     except BaseException:
         parts.close()
@@ -134,11 +138,10 @@ def run(
             previous[sig] = signal.signal(sig, handle)
     try:
         if metrics is not None and metrics_port is not None:
-            metrics.serve(metrics_port)
+            metrics.serve(metrics_port, metrics_host)
         if once or names:
             records = runner.run_once(list(names) or None)
-            failed = [r.job for r in records if r.status == "failed"]
-            if failed:
+            if any(r.status in ("failed", "degraded") for r in records):
                 raise click.exceptions.Exit(1)
             return
         runner.run_forever()

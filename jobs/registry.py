@@ -54,6 +54,26 @@ class JobSpec:
     cron: str
     when: str
     install: Install
+    # What its runs may report for a person to look at (``JobCounts.attend``), besides
+    # ``items_failed``: the metrics start these series at 0.
+    attention_reasons: tuple[str, ...] = ()
+
+    @property
+    def frequent(self) -> bool:
+        """Runs every minute: its idle runs log at debug."""
+        return self.cron.split()[0] == "*"
+
+    @property
+    def interval_seconds(self) -> int:
+        """The longest time between two firings of its cron (minute, hour, N hours, day)."""
+        minute, hour = self.cron.split()[:2]
+        if minute == "*":
+            return 60
+        if hour == "*":
+            return 3600
+        if hour.startswith("*/"):
+            return int(hour[2:]) * 3600
+        return 86400
 
 
 # In the order ``--once`` runs them: a fresh token first; payments verified and requests timed
@@ -72,6 +92,13 @@ JOBS: tuple[JobSpec, ...] = (
         "0 * * * *",
         "every hour at minute 0",
         _hourly,
+        (
+            "provider_unreachable",
+            "provider_misconfigured",
+            "provider_answer_invalid",
+            "provider_error",
+            "provider_missing",
+        ),
     ),
     JobSpec("create_wallets", create_wallets, "0 10 * * *", "every day at 10:00", _daily_at_ten),
     JobSpec(
@@ -80,6 +107,7 @@ JOBS: tuple[JobSpec, ...] = (
         "0 */2 * * *",
         "every even hour at minute 0",
         _even_hours,
+        ("release_deferred",),
     ),
     JobSpec(
         "send_notifications",

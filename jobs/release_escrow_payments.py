@@ -4,8 +4,9 @@ Every two hours at minute 0 (even hours). For each held, unflagged payment whose
 COMPLETED (from the read tables, in pages): ``EscrowReleased`` and ``WalletCredited`` in one
 save, with the run id as release metadata. A celebrity without a wallet in that currency is
 left pending, logged as an error (``event=release_deferred``) and retried next run (the daily
-``create_wallets`` job opens verified users' wallets). Counted as skipped, not failed: the
-payment is safe in escrow and nothing needs a person yet.
+``create_wallets`` job opens verified users' wallets). Counted as skipped, not failed (the
+payment is safe in escrow), and as attention ``release_deferred``: the run ends ``degraded``,
+since money that cannot be paid out needs someone to see why.
 """
 
 from functools import partial
@@ -24,6 +25,7 @@ def _release(ctx: JobContext, counts: JobCounts, payment: queries.Releasable) ->
         ctx.ledger.wallet_id_if_open(payment.celebrity_id, payment.currency)
     except NotFound as exc:
         counts.skip()
+        counts.attend("release_deferred")
         log.error(kv(event="release_deferred", job=JOB, item=payment.id, reason=exc))
         return
     run_item(

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -146,6 +146,38 @@ class Settings(BaseSettings):
         (), validation_alias="LEDGER_WEBHOOK_ALLOWED_IPS"
     )
     ready_max_lag: int = Field(10_000, ge=0, validation_alias="LEDGER_READY_MAX_LAG")
+
+    # Running it (docs/deployment.md): the services' log lines (ledger.logs), how often the
+    # job runner refreshes its read-table gauges, and the reconnection backoff's ceiling.
+    log_format: Literal["logfmt", "json"] = Field("logfmt", validation_alias="LEDGER_LOG_FORMAT")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias="LEDGER_LOG_LEVEL"
+    )
+    metrics_refresh: Duration = Field(
+        timedelta(seconds=30), validation_alias="LEDGER_METRICS_REFRESH"
+    )
+    reconnect_max_delay: Duration = Field(
+        timedelta(seconds=10), validation_alias="LEDGER_RECONNECT_MAX_DELAY"
+    )
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("metrics_refresh")
+    @classmethod
+    def _check_metrics_refresh(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=1):
+            raise ValueError("must be between 1s and 60s (the gauges are at most a minute old)")
+        return value
+
+    @field_validator("reconnect_max_delay")
+    @classmethod
+    def _check_reconnect_max_delay(cls, value: timedelta) -> timedelta:
+        if not timedelta(seconds=1) <= value <= timedelta(minutes=5):
+            raise ValueError("must be between 1s and 5m")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -6,8 +6,9 @@ These tables are not projections: nothing in them is derived from events, and a 
 touches them. Their DDL belongs to ``ledger.schema``: on first use each ``SideTables`` calls
 ``ensure_schema`` once (an empty store is initialised, an older one is refused with a
 ``SchemaError`` naming ``ledger db upgrade``). On PostgreSQL connections come from a small pool
-(opened on first use, so building one connects to nothing), or with ``pool_size=0`` one short
-connection per use (for stores built per request); on SQLite each use opens the file (cheap)
+(opened on first use, so building one connects to nothing; each connection checked as it is
+taken, so one the server dropped is replaced), or with ``pool_size=0`` one short connection
+per use (for stores built per request); on SQLite each use opens the file (cheap)
 with a busy timeout. One ``SideTables`` may serve every store of a process.
 
 What it deliberately does not do: create or alter tables, or ORMs.
@@ -84,6 +85,9 @@ class SideTables:
                     timeout=10,
                     open=False,
                     name="ledger-side-tables",
+                    # A connection the server dropped (a restart, pg_terminate_backend) is
+                    # found on checkout and replaced, not handed to a request to fail.
+                    check=ConnectionPool.check_connection,
                 )
                 self._pool.open(wait=False)
             return self._pool

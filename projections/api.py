@@ -401,6 +401,8 @@ class _LagCollector(Collector):
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
         try:
+            if not self._runtime.watch().up:  # no scrape waits on a database that is gone
+                return
             lag = projection_lag(self._runtime.services().ledger)
         except Exception:  # a scrape must never fail the API
             return
@@ -418,7 +420,7 @@ def register(app: FastAPI, runtime: Runtime) -> None:
     """The ``ledger.api`` entry point: the routes, the readiness check and the gauge."""
     app.include_router(router)
     runtime.add_readiness_check("projections", readiness)
-    runtime.metrics.registry.register(_LagCollector(runtime))
+    runtime.metrics.add_collector(_LagCollector(runtime))
 
 
 __all__ = ["decode_cursor", "encode_cursor", "projection_lag", "register"]

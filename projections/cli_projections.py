@@ -1,14 +1,17 @@
 """``ledger projections run | status | rebuild``: operate the read-table projectors.
 
-``run`` follows the event log until SIGTERM/SIGINT (then exits 0); ``run --once`` catches up
-and exits. ``status`` shows each projector's position, the head of the log and the lag (in
-events, and in seconds since the oldest event not yet applied). ``rebuild`` replays into fresh
-tables and swaps them in with one transaction (readers never see a missing or partial table).
+``run`` follows the event log until SIGTERM/SIGINT (then exits 0), outlasting database
+outages; ``--projector NAME`` follows one projector only (one follower per projection);
+``--metrics-port`` serves its metrics; ``run --once`` catches up and exits. ``status`` shows
+each projector's position, the head of the log and the lag (in events, and in seconds since
+the oldest event not yet applied). ``rebuild`` replays into fresh tables and swaps them in
+with one transaction (readers never see a missing or partial table).
 """
 
 import logging
 import threading
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import click
@@ -16,7 +19,10 @@ import click
 from ledger.cli.context import app_context
 from ledger.cli.output import Format, emit_rows, format_option
 from ledger.errors import InvalidInput
+from ledger.logs import configure_logging
+from ledger.outage import DatabaseWatch, probe_database
 from projections.engine import DEFAULT_BATCH_SIZE, Progress
+from projections.follower_metrics import FollowerMetrics
 from projections.progress import ProgressReporter
 from projections.runner import follow, install_signal_handlers
 from projections.wiring import ReadSide, default_projectors, read_side
@@ -50,31 +56,86 @@ def projections() -> None:
 @projections.command("run")
 @click.option("--once", is_flag=True, help="Catch up to the head of the log, then exit.")
 @click.option(
+    "--projector",
+    "names",
+    multiple=True,
+    help="Follow only this projector (repeatable; default all): one follower per projection.",
+)
+@click.option(
     "--poll-interval",
     type=click.FloatRange(0.05, 60.0),
     default=0.5,
     show_default=True,
     help="Seconds between checks on SQLite; the safety-net timeout of LISTEN on PostgreSQL.",
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    envvar="LEDGER_METRICS_PORT",
+    help="Serve Prometheus metrics on PORT (env LEDGER_METRICS_PORT).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="LEDGER_METRICS_HOST",
+    help="Address the metrics listen on (env LEDGER_METRICS_HOST; 0.0.0.0: every interface).",
+)
 @batch_option
-def run(once: bool, poll_interval: float, batch_size: int) -> None:
+def run(
+    once: bool,
+    names: tuple[str, ...],
+    poll_interval: float,
+    metrics_port: int | None,
+    metrics_host: str,
+    batch_size: int,
+) -> None:
     """Follow the event log until SIGTERM or SIGINT (exit 0). Each batch commits its rows and
-    position together, so stopping anywhere loses nothing."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    position together, so stopping anywhere loses nothing; the database going away is waited
+    out (logged once), never fatal."""
+    known = [projector.name for projector in default_projectors()]  # checked before the store
+    for name in names:
+        if name not in known:
+            raise InvalidInput(f"unknown projector {name!r}: expected one of {', '.join(known)}")
+    chosen = list(names) or known
+    settings = app_context().settings()
+    configure_logging(settings.log_level, settings.log_format)
     with _open(create=True, batch_size=batch_size) as side:
         if once:
-            applied = side.engine.catch_up()
+            applied = side.engine.catch_up(chosen)
             click.echo(" ".join(f"{name}={count}" for name, count in applied.items()))
             return
         stop = threading.Event()
+        metrics = FollowerMetrics(chosen) if metrics_port else None
+        watch = DatabaseWatch(
+            partial(probe_database, side.db.config),
+            log=log,
+            max_delay=settings.reconnect_max_delay.total_seconds(),
+            on_change=metrics.database_up if metrics is not None else None,
+        )
 
         def report(applied: dict[str, int]) -> None:
+            if metrics is not None:
+                metrics.observe(applied, side.engine.db)
             if any(applied.values()):
                 log.info("event=caught_up %s", " ".join(f"{k}={v}" for k, v in applied.items()))
 
         with install_signal_handlers(stop):
-            log.info("event=projections_started poll_interval_s=%s", poll_interval)
-            follow(side.engine, stop, poll_interval=poll_interval, on_caught_up=report)
+            if metrics is not None and metrics_port is not None:
+                metrics.serve(metrics_port, metrics_host)
+            log.info(
+                "event=projections_started projectors=%s poll_interval_s=%s",
+                ",".join(chosen),
+                poll_interval,
+            )
+            follow(
+                side.engine,
+                stop,
+                poll_interval=poll_interval,
+                on_caught_up=report,
+                names=chosen,
+                watch=watch,
+            )
         log.info("event=projections_stopped")
 
 

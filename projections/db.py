@@ -15,6 +15,7 @@ What it deliberately does not do: pooling (one connection per engine, and ``reop
 second one), or ORMs.
 """
 
+import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -26,7 +27,7 @@ from psycopg import sql as pgsql
 from psycopg.rows import dict_row
 
 from ledger.persistence import SCHEMA_LOCK_KEY, StoreConfig
-from ledger.schema.dialect import Conn, Params, sqlite_value, to_sqlite
+from ledger.schema.dialect import CONNECT_TIMEOUT, Conn, Params, sqlite_value, to_sqlite
 
 _SQLITE_CHUNK = 500  # values per IN (...) list, well under SQLite's variable limit
 _COPY_UPDATE_MIN = 50  # rows from which update_columns goes through COPY on PostgreSQL
@@ -39,6 +40,10 @@ class ReadDB:
         self.config = config
         self.kind = config.kind
         self.schema = config.schema
+        self._connect()
+
+    def _connect(self) -> None:
+        config = self.config
         if config.kind == "sqlite":
             assert config.sqlite_path is not None
             self._sqlite = sqlite3.connect(
@@ -49,11 +54,24 @@ class ReadDB:
             self._pg: psycopg.Connection[dict[str, Any]] | None = None
         else:
             assert config.conninfo is not None
-            self._pg = psycopg.connect(config.conninfo, autocommit=True, row_factory=dict_row)
+            self._pg = psycopg.connect(
+                config.conninfo,
+                autocommit=True,
+                row_factory=dict_row,
+                connect_timeout=CONNECT_TIMEOUT,
+            )
             self._temp_tables: set[str] = set()
             self._pg.execute(
                 pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(config.schema))
             )
+
+    def reconnect(self) -> None:
+        """Replace this connection by a fresh one (after the database went away: the old one
+        is closed, errors ignored). A transaction it had open is gone, rolled back by the
+        server; temporary tables too."""
+        with contextlib.suppress(Exception):
+            self.close()
+        self._connect()
 
     def reopen(self) -> "ReadDB":
         """Another connection to the same database (the caller closes it)."""

@@ -721,6 +721,23 @@ def list_users_without_wallet(
     return [_build(UserWithoutWallet, row) for row in rows]
 
 
+# -- operations ----------------------------------------------------------------------------
+
+
+def count_refunds_without_outcome(db: ReadDB) -> int:
+    """Refunds asked of the provider whose outcome is not known yet: the read column of a
+    payment's refund state equal to ``requested`` (a refund the provider neither accepted
+    nor refused, e.g. its answer was lost). Those need a person: the refund must not be
+    asked again before its outcome is found.
+
+    This release records a refund only once the provider accepted it (``EscrowRefunded``),
+    so no payment is ever in that state and the count is 0: the read table has no refund
+    state column yet. It is the gauge ``ledger_refunds_unresolved`` reads; it will count
+    ``WHERE refund state = 'requested'`` once the refund lifecycle records requests."""
+    del db  # nothing to read yet (see above)
+    return 0
+
+
 __all__ = [
     "ESCROW_STATUSES",
     "PAYMENT_STATUSES",
@@ -735,6 +752,7 @@ __all__ = [
     "StaleRequest",
     "UserWithoutWallet",
     "WalletRow",
+    "count_refunds_without_outcome",
     "each",
     "escrow_report",
     "list_pending_payments",

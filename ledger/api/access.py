@@ -3,8 +3,10 @@
 Each request is logged as ``event=http_request method=... path=... route=... status=...
 duration_ms=... request_id=... principal=...`` on the ``ledger.api.access`` logger, and
 counted in the Prometheus metrics by route *template* (``/requests/{request_id}``, so ids do
-not explode the label space). What it deliberately does not log: headers (``Authorization``,
-``x-paystack-signature``), query strings and bodies. ``X-Request-ID`` is echoed when the
+not explode the label space), answers given before routing included (idempotent replays,
+reused keys, bodies over the limit: their template is found by matching the path). What it
+deliberately does not log: headers (``Authorization``, ``x-paystack-signature``), query
+strings and bodies. ``X-Request-ID`` is echoed when the
 caller sends a sane one (at most 64 of ``A-Za-z0-9-_.``), else a fresh one is made.
 """
 
@@ -12,8 +14,10 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.runtime import Metrics
@@ -39,18 +43,66 @@ def _path(scope: Scope) -> str:
     return "".join(c if c.isprintable() and not c.isspace() else "?" for c in text)[:300]
 
 
-def route_template(scope: Scope) -> str:
+Templates = Mapping[str, Iterable[str]]  # route template -> its methods (OpenAPI's paths)
+
+
+class _Matcher:
+    """Finds the template of a path among the app's routes, as routing would have (the
+    first template whose pattern matches; with the method, else without it: a 405)."""
+
+    def __init__(self, templates: Templates) -> None:
+        self.patterns = [
+            (template, compile_path(template)[0], {m.upper() for m in methods})
+            for template, methods in templates.items()
+        ]
+
+    def template(self, path: str, method: str) -> str | None:
+        other = None
+        for template, pattern, methods in self.patterns:
+            if pattern.match(path):
+                if method in methods or (method == "HEAD" and "GET" in methods):
+                    return template
+                other = other or template
+        return other
+
+
+def route_template(scope: Scope, matcher: _Matcher | None = None) -> str:
+    """The template of the route that answered (``/requests/{request_id}``). An answer given
+    before routing (an idempotent replay, a reused key, a body over the limit) has no route
+    in its scope: the template is then found by matching the path against the app's routes.
+    Only a path no route knows is ``unmatched``."""
     route: Any = scope.get("route")
     path: object = getattr(route, "path", None)
-    return str(path) if path else "unmatched"
+    if path:
+        return str(path)
+    if matcher is not None:
+        found = matcher.template(str(scope.get("path", "")), str(scope.get("method", "")))
+        if found is not None:
+            return found
+    return "unmatched"
 
 
 class AccessLog:
-    """ASGI middleware: the access log line, the request metrics and ``X-Request-ID``."""
+    """ASGI middleware: the access log line, the request metrics and ``X-Request-ID``.
+    ``templates``: the app's route templates and their methods (the OpenAPI paths), to
+    label answers given before routing."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        templates: Callable[[], Templates] = dict,
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self._templates = templates
+        self._matcher: _Matcher | None = None
+
+    def matcher(self) -> _Matcher:
+        if self._matcher is None:  # on the first answer given before routing
+            self._matcher = _Matcher(self._templates())
+        return self._matcher
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -73,7 +125,7 @@ class AccessLog:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = route_template(scope)
+            route = route_template(scope, None if "route" in scope else self.matcher())
             method = str(scope["method"])
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.duration.labels(method, route).observe(elapsed)

@@ -30,6 +30,7 @@ from ledger.api.idempotency import IdempotencyMiddleware
 from ledger.api.runtime import Runtime
 from ledger.application import Ledger
 from ledger.config import Settings
+from ledger.logs import install_hooks
 
 PLUGIN_GROUP = "ledger.api"
 
@@ -97,8 +98,14 @@ def create_app(
     app.add_middleware(
         BodyLimit, refused=lambda scope: webhook_routes.count_refused(runtime.metrics, scope)
     )
-    app.add_middleware(AccessLog, metrics=runtime.metrics)
+    app.add_middleware(AccessLog, metrics=runtime.metrics, templates=lambda: _templates(app))
     return app
+
+
+def _templates(app: FastAPI) -> dict[str, list[str]]:
+    """Each route template of the API and its methods, from the OpenAPI document."""
+    paths: dict[str, dict[str, Any]] = app.openapi().get("paths", {})
+    return {template: list(operations) for template, operations in paths.items()}
 
 
 def close_app(app: FastAPI) -> None:
@@ -109,7 +116,9 @@ def close_app(app: FastAPI) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """The factory for uvicorn (``ledger.api.app:app_from_env``, ``factory=True``)."""
+    """The factory for uvicorn (``ledger.api.app:app_from_env``, ``factory=True``). In each
+    worker process it also sends warnings and thread exceptions through logging."""
+    install_hooks()
     return create_app()
 
 

@@ -25,7 +25,8 @@ Every error answer, whatever raised it, is ``{"error": CODE, "message": TEXT}``:
     503     provider_unavailable        ProviderUnavailable (Retry-After)
     503     not_configured              ConfigError at request time (a missing setting, the
                                         database unreachable)
-    503     database_unavailable        a database failure mid-request
+    503     database_unavailable        a database failure mid-request (a lost connection
+                                        also makes /readyz 503 until it is back)
     500     internal_error              anything else (a bug); its text is never shown
 
 Every class of ``ledger.errors`` has its row in ``LEDGER_ERRORS`` (a test fails when a new one
@@ -67,6 +68,7 @@ from ledger.errors import (
     WebhookMalformed,
     WebhookSignatureInvalid,
 )
+from ledger.outage import describe, is_connection_error
 from ledger.webhooks import WebhookOutcome
 
 log = logging.getLogger("ledger.api")
@@ -176,8 +178,22 @@ def _validation_message(exc: RequestValidationError) -> str:
     return f"{where or 'request'}: {text}{more}"
 
 
-async def _ledger_error(_request: Request, exc: Exception) -> JSONResponse:
+def note_database_lost(scope_app: object, exc: BaseException) -> bool:
+    """If ``exc`` means the database connection is gone, tell the app's runtime (which logs
+    the outage once and waits for the database in the background); return whether it did."""
+    if not is_connection_error(exc):
+        return False
+    state = getattr(scope_app, "state", None)
+    runtime = getattr(state, "runtime", None)
+    lost = getattr(runtime, "database_lost", None)
+    if callable(lost):
+        lost(exc)
+    return True
+
+
+async def _ledger_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, LedgerError)
+    note_database_lost(request.app, exc)
     status, code = status_for(exc)
     if status >= 500:
         log.warning("event=request_failed code=%s error=%s", code, type(exc).__name__)
@@ -208,12 +224,16 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_request", _validation_message(exc))
 
 
-async def _persistence_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _persistence_error(request: Request, exc: Exception) -> JSONResponse:
+    note_database_lost(request.app, exc)
     log.warning("event=request_failed code=database_unavailable error=%s", type(exc).__name__)
     return error_response(503, "database_unavailable", "database error; try again later")
 
 
-async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if note_database_lost(request.app, exc):  # a read table's connection, say
+        log.warning("event=request_failed code=database_unavailable error=%s", describe(exc))
+        return error_response(503, "database_unavailable", "database error; try again later")
     log.error("event=request_failed code=internal_error error=%s", type(exc).__name__)
     return error_response(500, "internal_error", "internal error")
 
@@ -281,5 +301,6 @@ __all__ = [
     "ErrorBody",
     "error_response",
     "install_error_handlers",
+    "note_database_lost",
     "status_for",
 ]

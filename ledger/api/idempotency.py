@@ -32,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.body_limit import read_body, replaying
-from ledger.api.errors import RETRYABLE_CODES, ApiError, error_response
+from ledger.api.errors import RETRYABLE_CODES, ApiError, error_response, note_database_lost
 from ledger.clock import Clock, system_clock
 from ledger.config import Settings
 from ledger.errors import LedgerError
@@ -229,9 +229,11 @@ class IdempotencyMiddleware:
             store = await run_in_threadpool(self._store)
             claim = await run_in_threadpool(store.claim, principal, key, fingerprint)
         except LedgerError as exc:
+            note_database_lost(scope.get("app"), exc)
             await error_response(503, "not_configured", str(exc))(scope, receive, send)
             return
         except Exception as exc:
+            note_database_lost(scope.get("app"), exc)
             message = f"idempotency store unavailable ({type(exc).__name__})"
             await error_response(503, "database_unavailable", message)(scope, receive, send)
             return

@@ -1,7 +1,12 @@
 """Operations endpoints, open without a token (they carry no ids, per-payment amounts or
 secrets): ``/healthz`` (the process answers), ``/readyz`` (the database answers and every
 registered readiness check passes, e.g. the projections plugin's lag check), ``/metrics``
-(Prometheus text format: requests by route and status, latency, webhook outcomes).
+(Prometheus text format: requests by route and status, latency, webhook outcomes; merged
+across the worker processes of ``ledger serve --workers N``).
+
+While the database is lost (a request or a readiness probe met a dropped connection),
+``/readyz`` answers 503 at once, without trying it again: a background probe with backoff
+finds when it is back (``ledger.outage.DatabaseWatch``: one log line each way).
 
 ``/readyz`` answers 503 with the error shape plus ``checks`` when anything fails, so a load
 balancer stops sending traffic; ``/healthz`` stays 200 (restarting would not help).
@@ -17,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from ledger.api.deps import runtime_of
 from ledger.api.models import Health, NotReady, Readiness
 from ledger.api.runtime import Check, Runtime
+from ledger.outage import describe, is_connection_error, probe_database
 
 router = APIRouter(tags=["operations"])
 
@@ -27,16 +33,28 @@ async def healthz() -> dict[str, str]:
 
 
 def _database(runtime: Runtime) -> Check:
+    probe_database(runtime.store(), timeout=2.0)  # a fresh connection: fails fast when down
     head = runtime.services().ledger.recorder.max_notification_id() or 0
+    runtime.watch().ok()
     return Check(True, f"ok (head {head})")
 
 
 def _run_checks(runtime: Runtime) -> dict[str, Check]:
     results: dict[str, Check] = {}
     try:
+        watch = runtime.watch()
+    except Exception as exc:  # no settings
+        results["database"] = Check(False, f"not configured ({type(exc).__name__})")
+        return results
+    if not watch.up:  # a background probe tells when it is back
+        results["database"] = Check(False, f"unavailable for {watch.down_for():.0f}s")
+        return results
+    try:
         results["database"] = _database(runtime)
     except Exception as exc:  # any failure is "not ready"; its text may hold a DSN
-        results["database"] = Check(False, f"unreachable ({type(exc).__name__})")
+        if is_connection_error(exc):
+            runtime.database_lost(exc)
+        results["database"] = Check(False, f"unreachable ({describe(exc)})")
         return results
     services = runtime.services()
     for name, check in runtime.readiness:
@@ -70,7 +88,7 @@ async def readyz(request: Request) -> Any:
     summary="Prometheus metrics",
 )
 async def metrics(request: Request) -> Response:
-    registry = runtime_of(request).metrics.registry
+    registry = runtime_of(request).metrics.scrape()
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -11,11 +11,14 @@ Plugins (the ``ledger.api`` entry points) receive the runtime: they add routes t
 ``runtime.services()`` and readiness checks with ``add_readiness_check``.
 """
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.registry import Collector
 
 from ledger.api.auth import Authenticator
 from ledger.api.idempotency import IdempotencyStore
@@ -23,6 +26,10 @@ from ledger.application import Ledger
 from ledger.bootstrap import Components
 from ledger.clock import system_clock
 from ledger.config import Settings, load_settings
+from ledger.errors import LedgerError
+from ledger.metrics import new_registry, scrape_registry
+from ledger.outage import DatabaseWatch, probe_database
+from ledger.persistence import StoreConfig, store_config
 from ledger.webhooks import PaystackWebhooks
 
 
@@ -44,13 +51,25 @@ class Check:
 
 
 ReadinessCheck = Callable[[Services], Check]
+log = logging.getLogger("ledger.api")
 
 
 @dataclass
 class Metrics:
-    """The API's Prometheus metrics, in a registry of their own."""
+    """The API's Prometheus metrics, in a registry of their own (merged across worker
+    processes by ``ledger.metrics.scrape_registry`` under ``ledger serve --workers N``)."""
 
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    registry: CollectorRegistry = field(default_factory=new_registry)
+    collectors: list[Collector] = field(default_factory=list)
+
+    def add_collector(self, collector: Collector) -> None:
+        """A collector computing its values at scrape time (kept out of the worker files)."""
+        self.registry.register(collector)
+        self.collectors.append(collector)
+
+    def scrape(self) -> CollectorRegistry:
+        """What ``/metrics`` exposes."""
+        return scrape_registry(self.registry, self.collectors)
 
     def __post_init__(self) -> None:
         self.requests = Counter(
@@ -88,6 +107,7 @@ class Runtime:
         self._services: Services | None = None
         self._auth: Authenticator | None = None
         self._lock = threading.Lock()
+        self._watch: DatabaseWatch | None = None
         self.metrics = Metrics()
         self.readiness: list[tuple[str, ReadinessCheck]] = []
 
@@ -100,6 +120,33 @@ class Runtime:
         if self._auth is None:
             self._auth = Authenticator(self.settings().api_tokens)
         return self._auth
+
+    def store(self) -> StoreConfig:
+        s = self.settings()
+        return store_config(s.database_url, schema=s.postgres_schema)
+
+    def watch(self) -> DatabaseWatch:
+        """Whether this worker reaches the database (``/readyz``): one log line when it is
+        lost, one when it is back; while lost, a background thread probes with backoff."""
+        with self._lock:
+            if self._watch is None:
+                store = self.store()
+                self._watch = DatabaseWatch(
+                    partial(probe_database, store, timeout=2.0),
+                    log=log,
+                    max_delay=self.settings().reconnect_max_delay.total_seconds(),
+                )
+            return self._watch
+
+    def database_lost(self, exc: BaseException) -> None:
+        """A request met a lost connection: note the outage and probe until it is over (the
+        pools reconnect by themselves on the next request that finds the database back)."""
+        try:
+            watch = self.watch()
+        except LedgerError:  # no settings: there is no database to watch
+            return
+        watch.failed(exc)
+        watch.recover_in_background()
 
     def add_readiness_check(self, name: str, check: ReadinessCheck) -> None:
         """``/readyz`` also asks ``check`` (named ``name`` in its answer)."""
@@ -137,6 +184,8 @@ class Runtime:
     def close(self) -> None:
         with self._lock:
             services, self._services = self._services, None
+            if self._watch is not None:
+                self._watch.close()
         if services is None:
             return
         try:

@@ -5,18 +5,22 @@ so is the operational tables' schema: older than this release needs is one line 
 ``ledger db upgrade``, exit 2 (an empty store is initialised).
 SIGTERM or SIGINT shut it down gracefully: it stops accepting connections, lets requests in
 flight finish (at most ``--graceful-timeout`` seconds), closes the ledger and exits 0. Logs are
-one line per event on stderr, the access log included (``ledger.api.access``: method, path,
+one line per event on stderr in the one format of ``ledger.logs`` (logfmt, or JSON with
+``LEDGER_LOG_FORMAT=json``), the access log included (``ledger.api.access``: method, path,
 status, duration; never headers, so no token or signature). With ``--workers N`` each worker
 process builds its own app from the environment: use PostgreSQL then (SQLite serialises
-writers), and note that ``/metrics`` describes the worker that answered the scrape.
+writers); their metrics are merged (``metrics_directory``), so ``/metrics`` shows them all.
 """
 
 import asyncio
 import contextlib
 import logging
-import logging.config
+import os
+import shutil
 import signal
 import socket
+import tempfile
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
@@ -27,33 +31,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from ledger.cli.context import app_context
 from ledger.config import Settings
 from ledger.errors import ConfigError, SchemaError
+from ledger.logs import configure_logging, uvicorn_log_config
+from ledger.metrics import MULTIPROC_ENV
 from ledger.persistence import store_config
 from ledger.schema import ensure_schema
 
 log = logging.getLogger("ledger.api")
-
-LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
-
-
-def log_config(level: str) -> dict[str, Any]:
-    """uvicorn's ``log_config``: every logger to stderr, one line per record."""
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {"line": {"format": LOG_FORMAT}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "formatter": "line",
-                "stream": "ext://sys.stderr",
-            }
-        },
-        "root": {"handlers": ["stderr"], "level": level.upper()},
-        "loggers": {
-            "uvicorn": {"level": level.upper()},
-            "uvicorn.access": {"level": "WARNING"},  # ours is ledger.api.access
-        },
-    }
 
 
 class NoDelayH11Protocol(H11Protocol):
@@ -85,6 +68,27 @@ def check_schema_at_start(settings: Settings) -> None:
         log.warning("event=schema_unchecked detail=%s", " ".join(str(exc).split()))
 
 
+@contextlib.contextmanager
+def metrics_directory(workers: int) -> Iterator[None]:
+    """With several workers: a fresh ``PROMETHEUS_MULTIPROC_DIR`` for this run (each worker
+    writes its metrics there; ``/metrics`` merges them), removed at the end. The workers are
+    new processes, so they see it when they first import prometheus_client."""
+    if workers <= 1:
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="ledger-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = path
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def _stopped(_signum: int, _frame: FrameType | None) -> None:
     """The signal after uvicorn's graceful shutdown: nothing left to do."""
 
@@ -112,8 +116,8 @@ def _stopped(_signum: int, _frame: FrameType | None) -> None:
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
-    default="info",
-    show_default=True,
+    default=None,
+    help="Default: LEDGER_LOG_LEVEL (info).",
 )
 def serve(
     host: str,
@@ -121,14 +125,15 @@ def serve(
     workers: int,
     forwarded_allow_ips: str | None,
     graceful_timeout: int,
-    log_level: str,
+    log_level: str | None,
 ) -> None:
     """Serve the HTTP API (commands, queries, reports) and POST /webhooks/paystack.
 
     Authentication: LEDGER_API_TOKENS (bearer tokens); webhooks by Paystack's signature
     (PAYSTACK_SECRET_KEY). /healthz, /readyz and /metrics are open. See docs/api.md."""
     settings = app_context().settings()  # fail fast on a bad setting
-    logging.config.dictConfig(log_config(log_level))
+    level = log_level or settings.log_level
+    configure_logging(level, settings.log_format)
     check_schema_at_start(settings)
     if settings.api_tokens is None:
         log.warning("event=api_unconfigured detail=no LEDGER_API_TOKENS: the API answers 503")
@@ -143,21 +148,22 @@ def serve(
     options: dict[str, Any] = {}
     if forwarded_allow_ips is not None:
         options["forwarded_allow_ips"] = forwarded_allow_ips
-    uvicorn.run(
-        "ledger.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        access_log=False,
-        log_config=log_config(log_level),
-        timeout_graceful_shutdown=graceful_timeout,
-        proxy_headers=True,
-        http="ledger.cli.serve:NoDelayH11Protocol",
-        server_header=False,
-        **options,
-    )
+    with metrics_directory(workers):
+        uvicorn.run(
+            "ledger.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            access_log=False,
+            log_config=uvicorn_log_config(level, settings.log_format),
+            timeout_graceful_shutdown=graceful_timeout,
+            proxy_headers=True,
+            http="ledger.cli.serve:NoDelayH11Protocol",
+            server_header=False,
+            **options,
+        )
     log.info("event=server_stopped")
 
 
-__all__ = ["check_schema_at_start", "log_config", "serve"]
+__all__ = ["check_schema_at_start", "metrics_directory", "serve"]

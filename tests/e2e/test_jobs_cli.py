@@ -88,14 +88,16 @@ def test_run_once_runs_every_job_and_status_lists_the_runs(
     assert by_job["refresh_flutterwave_token"]["detail"] == "disabled"
 
 
-def test_run_once_exits_1_when_a_run_failed(store: Store, sim: PaystackSimulator) -> None:
+def test_run_once_exits_1_when_a_run_ended_degraded(store: Store, sim: PaystackSimulator) -> None:
     seed_payments(store, sim, 3)
     sim.script({"references": {"cli-ref-1": {"faults": [{"http": 401}]}}})
     when = (T0 + timedelta(hours=25)).isoformat()
     result = store.run("jobs", "run", "--once", "--now", when, **paystack(sim))
     assert result.exit_code == 1, result.output
     [check] = store.json("jobs", "status", "--job", "check_pending_payments")
-    assert (check["status"], check["succeeded"], check["failed"]) == ("failed", 2, 1)
+    assert (check["status"], check["succeeded"], check["failed"]) == ("degraded", 2, 1)
+    assert "items_failed:1" in check["detail"]
+    assert "provider_misconfigured:1" in check["detail"]
 
 
 def test_run_job_runs_only_that_job(store: Store, sim: PaystackSimulator) -> None:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 import respx
 
+from jobs.metrics import Metrics
 from jobs.registry import BY_NAME
 from jobs.runner import JobRunner, RunRecord
 from ledger.application import Ledger
@@ -135,18 +136,25 @@ def make_world(
     store_settings: Callable[..., Settings], clock: FixedClock
 ) -> Iterator[Callable[..., World]]:
     """Build a ``World`` on the test's store; keyword overrides by setting name, plus
-    ``provider=`` (default: the simulator through ``PaystackClient``) and ``tokens=``."""
+    ``provider=`` (default: the simulator through ``PaystackClient``), ``tokens=`` and
+    ``metrics=`` (the runner's Prometheus metrics)."""
     closers: list[Callable[[], None]] = []
 
     def make(
-        *, provider: PaymentProvider | None = None, tokens: object | None = None, **env: Any
+        *,
+        provider: PaymentProvider | None = None,
+        tokens: object | None = None,
+        metrics: Metrics | None = None,
+        **env: Any,
     ) -> World:
         settings = store_settings(**env)
         sim = PaystackSimulator(SECRET).start()
         closers.append(sim.stop)
         client = fast_client(sim.url)
         closers.append(client.close)
-        runner = JobRunner(settings, clock=clock, provider=provider or client, tokens=tokens)
+        runner = JobRunner(
+            settings, clock=clock, provider=provider or client, tokens=tokens, metrics=metrics
+        )
         closers.append(runner.close)
         api = Ledger.from_settings(settings, clock=clock)
         closers.append(api.close)
@@ -299,7 +307,8 @@ def test_a_provider_answering_503_leaves_payments_pending_until_the_give_up_dead
         world.sim.script({"references": {payment.reference: outage}})
         world.at(hours)
         record = world.run(CHECK)
-        assert (record.status, record.counts.skipped) == ("ok", 1)
+        assert (record.status, record.counts.skipped) == ("degraded", 1)
+        assert record.counts.attention == {"provider_unreachable": 1}
         assert_untouched(world, payment)
     world.sim.script({"references": {payment.reference: outage}})
     world.at(72)
@@ -336,7 +345,8 @@ def test_a_provider_that_is_down_leaves_every_payment_pending_until_the_deadline
     world.at(25)
     head = world.head()
     record = world.run(CHECK)
-    assert (record.status, record.counts.processed, record.counts.skipped) == ("ok", 3, 3)
+    assert (record.status, record.counts.processed, record.counts.skipped) == ("degraded", 3, 3)
+    assert record.counts.attention == {"provider_unreachable": 3}
     assert world.head() == head
     world.at(72)
     assert world.run(CHECK).counts.succeeded == 3
@@ -507,7 +517,8 @@ def test_release_without_a_wallet_is_deferred_logged_and_done_after_create_walle
     world.at(30)
     with caplog.at_level(logging.INFO, logger="ledger.jobs"):
         record = world.run(RELEASE)
-    assert (record.status, record.counts.skipped, record.counts.failed) == ("ok", 1, 0)
+    assert (record.status, record.counts.skipped, record.counts.failed) == ("degraded", 1, 0)
+    assert record.counts.attention == {"release_deferred": 1}
     assert world.txn(payment).is_held
     deferred = [r for r in caplog.records if "event=release_deferred" in r.getMessage()]
     assert len(deferred) == 1

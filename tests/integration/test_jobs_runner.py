@@ -103,8 +103,9 @@ def test_one_item_failing_never_stops_the_others(
     world.at(25)
     with caplog.at_level(logging.INFO, logger="ledger.jobs"):
         record = world.run(CHECK)
-    assert record.status == "failed"
+    assert record.status == "degraded"  # it finished; two payments need a person
     assert (record.counts.succeeded, record.counts.failed) == (4, 2)
+    assert record.counts.attention == {"items_failed": 2, "provider_misconfigured": 2}
     for payment in payments:
         expected = TxStatus.PENDING if payment in (refused, garbled) else TxStatus.COMPLETED
         assert world.txn(payment).status is expected
@@ -124,7 +125,7 @@ def test_each_run_writes_one_job_runs_row_and_one_summary_line(
 ) -> None:
     mixed_history(world)
     world.at(49)
-    with caplog.at_level(logging.INFO, logger="ledger.jobs"):
+    with caplog.at_level(logging.DEBUG, logger="ledger.jobs"):  # idle minute jobs: debug
         records = world.runner.run_once(FOUR)
     assert [r.job for r in records] == list(FOUR)
     summaries = [
@@ -285,5 +286,7 @@ def test_the_long_running_runner_runs_every_job_at_start_up_and_stops_when_asked
     assert not thread.is_alive()
     runs = {str(r["job"]): r for r in job_runs(world)}
     assert sorted(runs) == sorted(spec.name for spec in JOBS)  # each once
-    assert all(runs[name]["status"] == "ok" for name in FOUR), runs
+    # The release may precede the wallet it needs: then it is deferred, and the run degraded.
+    assert all(runs[name]["status"] == "ok" for name in FOUR if name != RELEASE), runs
+    assert runs[RELEASE]["status"] in ("ok", "degraded"), runs
     assert world.api.get_wallet(NEW_STAR).balance in (0, PRICE)  # release may precede wallets

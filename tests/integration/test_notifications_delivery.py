@@ -173,7 +173,7 @@ def test_an_unreachable_smtp_server_leaves_mail_pending_with_growing_delay_and_o
         assert set(records) == set(BY_NAME)
         assert records["create_wallets"].status == "ok"
         assert records["create_wallets"].counts.succeeded == 1
-        assert records["send_notifications"].status == "failed"
+        assert records["send_notifications"].status == "degraded"  # finished; mail waits
         assert records["send_notifications"].duration_ms < 5000
 
         def mailed() -> list[dict[str, Any]]:  # celeb-late has no contact: skipped
